@@ -1,0 +1,1 @@
+"""askfirst speech: offline transcription and prompted/ambient tagging."""

@@ -1,0 +1,1 @@
+"""askfirst store: consent, caps, listening windows and the tamper-evident audit log."""
