@@ -1,0 +1,463 @@
+"""One turn, end to end: hear (transcribe, spot), tag, detect, decide, record.
+
+The device API, the Alexa handlers and the simulator all call this module, so the simulator runs
+exactly the server's code path. The order of the steps is the privacy argument:
+
+* the tag is decided from capture events before anything looks at the words;
+* only a prompted utterance's text ever reaches the question detector;
+* evidence carries the utterance's own tag as its provenance, so ambient speech can only ever
+  be ambient evidence, which the policy refuses;
+* what reaches the store is ``utterance.redacted()``, and the store itself refuses ambient text;
+* the decision and its audit record are written in one transaction: no offer without its record.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from policy.config import Policy, load_policy
+from policy.detector import Command, detect_command, detect_question, question_for_topic
+from policy.engine import decide, propose_offer
+from policy.values import (
+    Decision,
+    Evidence,
+    Provenance,
+    Question,
+    QuestionKind,
+    RequestFacts,
+    Utterance,
+    UtteranceTag,
+)
+from skill.errors import SkillError
+from skill.settings import Settings
+from skill.transcribers import TranscriberSet
+from speech.audio import Audio
+from speech.broadcast import PeerCapture, fingerprint, is_broadcast
+from speech.capture import CaptureContext, Trigger
+from speech.locale import SpeechLocale, load_locale
+from speech.tagging import TagResult, tag_utterance
+from speech.transcriber import Transcript, Word
+from speech.windows import ListeningWindow, open_window
+from store.base import Store, open_store
+
+ALEXA_REQUEST = "alexa_request"
+"""The tag reason of an Alexa IntentRequest: Alexa heard its wake word and routed the intent."""
+
+_HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
+"""Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class TurnInput:
+    """An utterance a device captured: text or audio, with its capture context."""
+
+    device_id: str
+    capture: CaptureContext
+    locale: str = "en-US"
+    text: str | None = None
+    audio: Audio | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    request: RequestFacts = field(default_factory=RequestFacts)
+    utterance_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntentInput:
+    """An Alexa IntentRequest: prompted by construction; the intent and its slots are the question."""
+
+    utterance_id: str
+    device_id: str
+    user_id: str | None
+    session_id: str | None
+    locale: str
+    at: datetime
+    intent_name: str
+    kind: QuestionKind | None
+    topic: str | None
+    command: Command | None
+    request: RequestFacts = field(default_factory=RequestFacts)
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """Phase one of a turn: what was heard, before it is tagged or decided."""
+
+    turn: TurnInput
+    utterance_id: str
+    locale: SpeechLocale
+    transcript: Transcript
+    wake_word_spotted: bool | None
+    fingerprint: str | None
+    """HMAC of the transcript, registered for broadcast detection; None when not applicable."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """Everything a caller may show about one turn."""
+
+    utterance: Utterance
+    transcript: str
+    """What was heard; returned to the caller, never stored when the utterance is ambient."""
+    words: tuple[Word, ...]
+    tag: TagResult
+    question: Question | None
+    command: Command | None
+    decision: Decision
+
+    @property
+    def offer_permitted(self) -> bool:
+        return self.decision.permit and self.decision.offer is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The device API's response body and the simulator's ``--json`` record."""
+        decision = self.decision
+        offer = decision.offer if self.offer_permitted else None
+        return {
+            "utterance_id": self.utterance.id,
+            "transcript": self.transcript,
+            "words": [
+                {"text": w.text, "start": w.start, "end": w.end, "conf": w.conf} for w in self.words
+            ],
+            "tag": self.tag.tag.value,
+            "tag_reasons": list(self.tag.reasons),
+            "question": None
+            if self.question is None
+            else {
+                "kind": self.question.kind.value,
+                "topic": self.question.topic,
+                "catalog_ids": list(self.question.catalog_ids),
+                "cue": self.question.cue,
+            },
+            "command": None if self.command is None else self.command.value,
+            "decision": {
+                "id": decision.id,
+                "permit": decision.permit,
+                "rule": decision.rule,
+                "reasons": [
+                    {"rule": r.rule, "verdict": r.verdict.value, "reason": r.reason}
+                    for r in decision.results
+                ],
+                "obligations": [{"code": o.code, "text": o.text} for o in decision.obligations],
+                "would_change": list(decision.would_change),
+                "evidence_ids": list(decision.evidence_ids),
+                "policy_hash": decision.policy_hash,
+                "candidate": None if decision.offer is None else decision.offer.id,
+            },
+            "offer": None
+            if offer is None
+            else {
+                "id": offer.id,
+                "title": offer.title,
+                "kind": offer.kind.value,
+                "disclosure": offer.disclosure,
+                "pitch": offer.pitch,
+                "product_id": offer.product_id,
+            },
+        }
+
+
+class Pipeline:
+    """Turns captured speech and Alexa intents into recorded decisions."""
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        store: Store,
+        transcribers: TranscriberSet,
+        settings: Settings,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        new_id: Callable[[], str] = _new_id,
+    ) -> None:
+        self.policy = policy
+        self.store = store
+        self.transcribers = transcribers
+        self.settings = settings
+        self._clock = clock
+        self._sleep = sleep
+        self._new_id = new_id
+        self._broadcast_key = settings.broadcast_key.get_secret_value().encode()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Pipeline:
+        """Load the policy, open the store and start loading the speech models."""
+        from speech.vosk_engine import VoskTranscriber  # the engine is an optional extra
+
+        def load(path: Any) -> VoskTranscriber:
+            return VoskTranscriber(
+                path, pool_size=settings.pool_size, max_seconds=settings.max_audio_seconds
+            )
+
+        policy = load_policy(settings.policy_path)
+        store = open_store(
+            settings.store_url,
+            checkpoint_path=settings.checkpoint_path,
+            checkpoint_every=settings.checkpoint_every,
+            retention=timedelta(days=settings.retention_days),
+        )
+        transcribers = TranscriberSet.loading(settings.model_dirs(), loader=load)
+        return cls(
+            policy=policy, store=store, transcribers=transcribers, settings=settings, **kwargs
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.transcribers.ready
+
+    def close(self) -> None:
+        self.transcribers.close()
+        self.store.close()
+
+    # -- phase one -------------------------------------------------------------------------
+
+    def hear(self, turn: TurnInput) -> Heard:
+        """Transcribe (when audio came), spot the wake word, register the broadcast fingerprint."""
+        if (turn.text is None) == (turn.audio is None):
+            raise SkillError(
+                "expected exactly one of 'text' or 'audio', got "
+                f"{'both' if turn.text is not None else 'neither'}",
+                code="bad_utterance",
+                status=422,
+            )
+        locale = load_locale(turn.locale)
+        spotted: bool | None = None
+        if turn.audio is not None:
+            transcriber = self.transcribers.for_locale(turn.locale)
+            transcript = transcriber.transcribe(turn.audio)
+            if turn.capture.trigger is Trigger.WAKE_WORD:
+                spot = transcriber.spot(
+                    turn.audio, phrases=(*locale.wake_words, *locale.competing_phrases)
+                )
+                first = spot.words[0].text if spot.words else spot.text.partition(" ")[0]
+                spotted = first in locale.wake_words
+        else:
+            transcript = Transcript(text=(turn.text or "").strip(), words=())
+        heard_print = None
+        if transcript.text and turn.capture.trigger is not Trigger.PUSH_TO_TALK:
+            heard_print = fingerprint(transcript.text, key=self._broadcast_key)
+            self.store.note_capture(
+                PeerCapture(
+                    device_id=turn.device_id, at=turn.capture.start, fingerprint=heard_print
+                ),
+                keep_seconds=max(10.0, 4 * self.settings.broadcast_window_seconds),
+            )
+        return Heard(
+            turn=turn,
+            utterance_id=turn.utterance_id or self._new_id(),
+            locale=locale,
+            transcript=transcript,
+            wake_word_spotted=spotted,
+            fingerprint=heard_print,
+        )
+
+    # -- phase two -------------------------------------------------------------------------
+
+    def decide(self, heard: Heard) -> TurnResult:
+        """Tag, detect and decide one heard utterance, and record the decision."""
+        turn = heard.turn
+        capture = turn.capture
+        window = None
+        if capture.trigger is Trigger.FOLLOW_UP:
+            window = self.store.take_window(device_id=turn.device_id, now=capture.start)
+        broadcast = False
+        if heard.fingerprint is not None:
+            seconds = self.settings.broadcast_window_seconds
+            peers = self.store.peers(
+                fingerprint=heard.fingerprint,
+                around=capture.start,
+                seconds=seconds,
+                exclude_device=turn.device_id,
+            )
+            broadcast = is_broadcast(
+                device_id=turn.device_id,
+                at=capture.start,
+                fingerprint=heard.fingerprint,
+                peers=peers,
+                window_seconds=seconds,
+            )
+        tag = tag_utterance(
+            capture=capture,
+            text=heard.transcript.text,
+            locale=heard.locale,
+            window=window,
+            wake_word_spotted=heard.wake_word_spotted,
+            broadcast=broadcast,
+        )
+        utterance = Utterance(
+            id=heard.utterance_id,
+            text=heard.transcript.text,
+            locale=turn.locale,
+            tag=tag.tag,
+            tag_reasons=tag.reasons,
+            at=capture.start,
+            device_id=turn.device_id,
+            user_id=turn.user_id,
+            session_id=turn.session_id,
+        )
+        # Only a prompted utterance's words are ever read for meaning.
+        command: Command | None = None
+        question: Question | None = None
+        if utterance.tag is UtteranceTag.PROMPTED:
+            command = detect_command(text=utterance.text, locale=turn.locale)
+            if command is None:
+                question = detect_question(
+                    text=utterance.text,
+                    utterance_id=utterance.id,
+                    locale=turn.locale,
+                    catalog=self.policy.catalog,
+                )
+        decision = self._decide_and_record(
+            utterance=utterance,
+            question=question,
+            command=command,
+            provenance=Provenance(utterance.tag.value),
+            request=turn.request,
+        )
+        return TurnResult(
+            utterance=utterance,
+            transcript=heard.transcript.text,
+            words=heard.transcript.words,
+            tag=tag,
+            question=question,
+            command=command,
+            decision=decision,
+        )
+
+    def handle(self, turn: TurnInput) -> TurnResult:
+        """Hear, give other devices a moment to report the same sound, then decide."""
+        heard = self.hear(turn)
+        if heard.fingerprint is not None and turn.capture.trigger in _HOLD_TRIGGERS:
+            self._sleep(self.settings.broadcast_hold_seconds)
+        return self.decide(heard)
+
+    def handle_intent(self, intent: IntentInput) -> TurnResult:
+        """Decide an Alexa intent: prompted by construction, its slots are the question."""
+        text = (
+            intent.intent_name if intent.topic is None else f"{intent.intent_name}: {intent.topic}"
+        )
+        tag = TagResult(tag=UtteranceTag.PROMPTED, reasons=(ALEXA_REQUEST,), window_used=None)
+        utterance = Utterance(
+            id=intent.utterance_id,
+            text=text,
+            locale=intent.locale,
+            tag=tag.tag,
+            tag_reasons=tag.reasons,
+            at=intent.at,
+            device_id=intent.device_id,
+            user_id=intent.user_id,
+            session_id=intent.session_id,
+        )
+        question = None
+        if intent.kind is not None:
+            question = question_for_topic(
+                kind=intent.kind,
+                topic=intent.topic,
+                utterance_id=utterance.id,
+                catalog=self.policy.catalog,
+            )
+        decision = self._decide_and_record(
+            utterance=utterance,
+            question=question,
+            command=intent.command,
+            provenance=Provenance.ALEXA_INTENT,
+            request=intent.request,
+        )
+        return TurnResult(
+            utterance=utterance,
+            transcript=text,
+            words=(),
+            tag=tag,
+            question=question,
+            command=intent.command,
+            decision=decision,
+        )
+
+    def _decide_and_record(
+        self,
+        *,
+        utterance: Utterance,
+        question: Question | None,
+        command: Command | None,
+        provenance: Provenance,
+        request: RequestFacts,
+    ) -> Decision:
+        evidence = (
+            Evidence(
+                id=f"{utterance.id}/utterance",
+                provenance=provenance,
+                utterance_ids=(utterance.id,),
+                detail="" if question is None else question.cue,
+            ),
+        )
+        with self._turn(utterance) as tx:
+            if command is Command.OPT_OUT or command is Command.OPT_IN:
+                tx.set_opt_out(command is Command.OPT_OUT)
+            state = tx.user_state()
+            offer = propose_offer(question=question, policy=self.policy, user=state)
+            decision = decide(
+                decision_id=self._new_id(),
+                utterance=utterance,
+                question=question,
+                offer=offer,
+                evidence=evidence,
+                user=state,
+                request=request,
+                policy=self.policy,
+            )
+            tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        return decision
+
+    @contextmanager
+    def _turn(self, utterance: Utterance) -> Iterator[Any]:
+        with self.store.turn(
+            user_id=self.user_key(user_id=utterance.user_id, device_id=utterance.device_id),
+            session_id=utterance.session_id,
+            now=self._clock(),
+        ) as tx:
+            yield tx
+
+    @staticmethod
+    def user_key(*, user_id: str | None, device_id: str) -> str:
+        """Consent and caps belong to the user; an anonymous device stands for its user."""
+        return user_id if user_id else f"device:{device_id}"
+
+    # -- conversation state ----------------------------------------------------------------
+
+    def assistant_asked(self, *, device_id: str, prompt_ended_at: datetime) -> ListeningWindow:
+        """The assistant asked this device's user something: open a single-use follow-up window."""
+        window = open_window(
+            window_id=self._new_id(),
+            device_id=device_id,
+            prompt_ended_at=prompt_ended_at,
+            seconds=self.settings.listening_window_seconds,
+        )
+        self.store.put_window(window)
+        return window
+
+    def declined(self, *, user_id: str, offer_id: str, decision_id: str | None) -> None:
+        """The user said no to an offer: it is not offered to them again."""
+        self.store.record_declined(
+            user_id=user_id, offer_id=offer_id, decision_id=decision_id, now=self._clock()
+        )
+
+    def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
+        return self.store.last_decision(user_id=user_id, session_id=session_id)
+
+    def get_decision(self, decision_id: str) -> Decision | None:
+        return self.store.get_decision(decision_id)

@@ -1,0 +1,110 @@
+"""Server settings: environment variables (prefix ``ASKFIRST_``) and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policy.config import EXAMPLE_POLICY_PATH
+from skill.errors import SkillError
+
+
+class SettingsError(SkillError):
+    """A setting that is missing or malformed; the message names the setting."""
+
+    code = "bad_settings"
+
+
+class Settings(BaseSettings):
+    """Everything the server, the simulator and the CLI can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="ASKFIRST_", extra="forbid", frozen=True)
+
+    policy_path: Path = EXAMPLE_POLICY_PATH
+    """The policy file: catalog, caps, locales."""
+    store_url: str = "sqlite:///askfirst.db"
+    """SQLAlchemy-style URL: ``sqlite:///file.db`` or ``postgresql://user@host/db``."""
+    checkpoint_path: Path | None = None
+    """Where audit checkpoints are written (outside the database)."""
+    checkpoint_every: int = Field(default=1000, ge=1)
+    vosk_model: Path | None = None
+    """The en-US Vosk model directory (``ASKFIRST_VOSK_MODEL``)."""
+    vosk_models: dict[str, Path] = Field(default_factory=dict)
+    """Locale -> Vosk model directory, for other locales (``{"ko-KR": "/models/ko"}``)."""
+    pool_size: int | None = Field(default=None, ge=1)
+    """Warm recognizers per sample rate; default one per core."""
+    max_audio_seconds: float = Field(default=30.0, gt=0)
+    max_body_bytes: int = Field(default=2_000_000, gt=0)
+    device_tokens: dict[str, str] = Field(default_factory=dict)
+    """Bearer token -> device id for the device API."""
+    alexa_skill_ids: list[str] = Field(default_factory=list)
+    alexa_verify: bool = True
+    """Verify Alexa request signatures; turn off only for local development."""
+    alexa_trust_roots: Path | None = None
+    """A PEM bundle of root certificates to trust instead of the system's (tests)."""
+    alexa_cert_files: dict[str, Path] = Field(default_factory=dict)
+    """Certificate-chain URL -> local PEM file, served instead of fetching (tests, air-gapped)."""
+    listening_window_seconds: float = Field(default=8.0, gt=0)
+    broadcast_window_seconds: float = Field(default=1.5, ge=0)
+    broadcast_hold_seconds: float = Field(default=0.25, ge=0)
+    broadcast_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
+    """HMAC key for broadcast fingerprints; set the same value on every instance."""
+    retention_days: int = Field(default=30, ge=1)
+    default_locale: str = "en-US"
+
+    @field_validator("store_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            raise ValueError(f"expected a sqlite:/// or postgresql:// URL, got {value!r}")
+        return value
+
+    def model_dirs(self) -> dict[str, Path]:
+        """Locale -> model directory, with ``vosk_model`` as the en-US entry."""
+        dirs = dict(self.vosk_models)
+        if self.vosk_model is not None:
+            dirs.setdefault("en-US", self.vosk_model)
+        return dirs
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(settings)"
+        env = f"ASKFIRST_{field.split('.')[0].upper()}"
+        problems.append(f"{field} (env {env}): {item['msg']}, got {item.get('input')!r}")
+    return f"{source}: " + "; ".join(problems)
+
+
+def load_settings(file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, overridden by ``file`` (TOML), overridden by ``overrides``.
+
+    ``file`` defaults to ``$ASKFIRST_SETTINGS_FILE`` when that is set.
+    """
+    values: dict[str, Any] = {}
+    source = "environment"
+    path = file or (
+        Path(os.environ["ASKFIRST_SETTINGS_FILE"])
+        if os.environ.get("ASKFIRST_SETTINGS_FILE")
+        else None
+    )
+    if path is not None:
+        source = str(path)
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot read settings file: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: expected TOML, got a syntax error: {exc}") from exc
+    values.update(overrides)
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, source)) from exc
+    return settings
