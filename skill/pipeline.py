@@ -24,6 +24,12 @@ from typing import Any
 from policy.config import Policy, load_policy
 from policy.detector import Command, detect_command, detect_question, question_for_topic
 from policy.engine import decide, propose_offer
+from speech.audio import Audio
+from speech.locale import SpeechLocale, load_locale
+from speech.tagging import TagResult, tag_utterance
+from speech.transcriber import Transcript, Word
+from store.base import Store, open_store
+
 from policy.values import (
     Decision,
     Evidence,
@@ -37,14 +43,9 @@ from policy.values import (
 from skill.errors import SkillError
 from skill.settings import Settings
 from skill.transcribers import TranscriberSet
-from speech.audio import Audio
 from speech.broadcast import PeerCapture, fingerprint, is_broadcast
 from speech.capture import CaptureContext, Trigger
-from speech.locale import SpeechLocale, load_locale
-from speech.tagging import TagResult, tag_utterance
-from speech.transcriber import Transcript, Word
 from speech.windows import ListeningWindow, open_window
-from store.base import Store, open_store
 
 ALEXA_REQUEST = "alexa_request"
 """The tag reason of an Alexa IntentRequest: Alexa heard its wake word and routed the intent."""
@@ -78,7 +79,7 @@ class TurnInput:
 
 @dataclass(frozen=True, slots=True)
 class IntentInput:
-    """An Alexa IntentRequest: prompted by construction; the intent and its slots are the question."""
+    """An Alexa IntentRequest: prompted by construction; intent and slots are the question."""
 
     utterance_id: str
     device_id: str

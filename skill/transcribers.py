@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from skill.errors import SkillError
 from speech.transcriber import Transcriber
+
+from skill.errors import SkillError
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class TranscriberSet:
         for locale, path in list(self._pending.items()):
             try:
                 transcriber = loader(path)
-            except Exception as exc:  # noqa: BLE001 - reported through ready/for_locale, not lost
+            except Exception as exc:  # reported through ready and for_locale, not lost
                 logger.exception("loading the %s model from %s failed", locale, path)
                 with self._lock:
                     self._failed[locale] = f"{type(exc).__name__}: {exc}"
