@@ -1,0 +1,100 @@
+"""Broadcast detection: the same words heard by several devices at once came from a speaker.
+
+A TV or radio saying the wake word reaches every device in the room within a moment, so an
+utterance that another device heard too is ambient on all of them. Devices are compared by a
+keyed fingerprint of the normalised transcript; the transcript itself is never kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from speech.capture import CaptureContextError, require_aware, require_text
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BROADCAST_SECONDS = 1.5
+MIN_KEY_BYTES = 16
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+def normalise_transcript(text: str) -> str:
+    """Case-, width-, punctuation- and spacing-insensitive form of ``text``."""
+    folded = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    kept = "".join(
+        " " if unicodedata.category(ch)[0] in "PSZC" and ch != "'" else ch for ch in folded
+    )
+    return " ".join(kept.replace("'", "").split())
+
+
+def fingerprint(text: str, *, key: bytes) -> str:
+    """HMAC-SHA256 (hex) of the normalised transcript under a per-deployment secret ``key``."""
+    if not isinstance(text, str):
+        raise CaptureContextError(f"text: expected a string, got {type(text).__name__!r}")
+    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+        shown = f"{len(key)} bytes" if isinstance(key, bytes) else type(key).__name__
+        raise CaptureContextError(
+            f"key: expected at least {MIN_KEY_BYTES} bytes of secret, got {shown!r}"
+        )
+    message = normalise_transcript(text).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class PeerCapture:
+    """What another device heard: when, and the fingerprint of its transcript."""
+
+    device_id: str
+    at: datetime
+    """When that device's utterance started (timezone-aware)."""
+    fingerprint: str
+
+    def __post_init__(self) -> None:
+        require_text(self.device_id, field="device_id", error=CaptureContextError)
+        require_aware(self.at, field="at")
+        require_text(self.fingerprint, field="fingerprint", error=CaptureContextError)
+
+
+def is_broadcast(
+    *,
+    device_id: str,
+    at: datetime,
+    fingerprint: str,
+    peers: Sequence[PeerCapture],
+    window_seconds: float = DEFAULT_BROADCAST_SECONDS,
+) -> bool:
+    """True when a different device heard the same fingerprint within ``window_seconds``.
+
+    The window is symmetric (the peer may have heard it before or after) and inclusive.
+    Captures from ``device_id`` itself never count.
+    """
+    moment = require_aware(at, field="at")
+    require_text(fingerprint, field="fingerprint", error=CaptureContextError)
+    if (
+        isinstance(window_seconds, bool)
+        or not isinstance(window_seconds, int | float)
+        or not math.isfinite(window_seconds)
+        or window_seconds < 0
+    ):
+        raise CaptureContextError(
+            f"window_seconds: expected a finite number >= 0, got {window_seconds!r}"
+        )
+    for peer in peers:
+        if not isinstance(peer, PeerCapture):
+            raise CaptureContextError(f"peers: expected PeerCapture items, got {peer!r}")
+        if peer.device_id == device_id:
+            continue
+        if abs((peer.at - moment).total_seconds()) > window_seconds:
+            continue
+        if hmac.compare_digest(peer.fingerprint.encode(), fingerprint.encode()):
+            logger.debug("broadcast: %r heard the same words as %r", device_id, peer.device_id)
+            return True
+    return False
