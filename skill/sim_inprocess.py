@@ -1,0 +1,195 @@
+"""The simulator's default backend: the server's pipeline in this process, on a virtual clock."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from policy.config import load_policy
+from policy.detector import Command
+
+from policy.values import QuestionKind, RequestFacts
+from skill.pipeline import Heard, IntentInput, Pipeline, TurnInput
+from skill.scenario import Event, LoadedScenario, ScenarioError
+from skill.settings import Settings
+from skill.simulator import Backend, Spoken
+from skill.transcribers import TranscriberSet
+from speech.audio import read_wav
+from speech.capture import CaptureContext, Trigger
+from store.base import open_store
+
+logger = logging.getLogger(__name__)
+
+INTENT_FACTS: Mapping[str, tuple[QuestionKind | None, Command | None]] = {
+    "ProductQuestionIntent": (QuestionKind.RECOMMENDATION, None),
+    "DealQuestionIntent": (QuestionKind.DEAL, None),
+    "PriceQuestionIntent": (QuestionKind.PRICE, None),
+    "WhatCanIBuyIntent": (QuestionKind.BROWSE, None),
+    "OptOutIntent": (None, Command.OPT_OUT),
+    "OptInIntent": (None, Command.OPT_IN),
+    "WhySuggestIntent": (None, Command.WHY),
+    "AMAZON.HelpIntent": (None, None),
+    "AMAZON.FallbackIntent": (None, None),
+}
+"""What an Alexa intent asks: the question kind (its ``product`` slot is the topic) or command."""
+PRODUCT_SLOT = "product"
+
+
+class VirtualClock:
+    """The pipeline's clock: the time of the event being played."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class InProcess(Backend):
+    """Runs events through :class:`skill.pipeline.Pipeline` with a fresh store per run."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        clock: VirtualClock,
+        *,
+        owns: bool = True,
+        temp: tempfile.TemporaryDirectory[str] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.clock = clock
+        self._owns = owns
+        self._temp = temp
+        self._ids = 0
+
+    @classmethod
+    def create(
+        cls,
+        loaded: LoadedScenario,
+        settings: Settings,
+        *,
+        transcribers: TranscriberSet | None = None,
+        store_url: str | None = None,
+        policy_path: Path | None = None,
+    ) -> InProcess:
+        """A pipeline for ``loaded``: its policy, a temporary SQLite store, the models it needs."""
+        scenario = loaded.scenario
+        if policy_path is None and scenario.policy is not None:
+            policy_path = loaded.resolve(scenario.policy)
+        policy = load_policy(policy_path or settings.policy_path)
+        temp: tempfile.TemporaryDirectory[str] | None = None
+        if store_url is None:
+            temp = tempfile.TemporaryDirectory(prefix="askfirst-sim-")
+            store_url = f"sqlite:///{Path(temp.name) / 'simulation.db'}"
+        store = open_store(store_url, retention=timedelta(days=settings.retention_days))
+        if transcribers is None:
+            transcribers = _load_models(loaded, settings)
+        clock = VirtualClock(datetime.now(UTC))
+        pipeline = Pipeline(
+            policy=policy,
+            store=store,
+            transcribers=transcribers,
+            settings=settings,
+            clock=clock,
+            sleep=lambda _seconds: None,
+        )
+        return cls(pipeline, clock, temp=temp)
+
+    def set_clock(self, now: datetime) -> None:
+        self.clock.now = now
+
+    def hear(self, spoken: Spoken) -> Heard:
+        audio = None
+        if spoken.audio is not None:
+            audio = read_wav(spoken.audio, max_seconds=self.pipeline.settings.max_audio_seconds)
+        return self.pipeline.hear(
+            TurnInput(
+                device_id=spoken.device_id,
+                capture=CaptureContext(
+                    trigger=Trigger(spoken.trigger),
+                    device_id=spoken.device_id,
+                    start=spoken.start,
+                    end=spoken.end,
+                ),
+                locale=spoken.locale,
+                text=spoken.text,
+                audio=audio,
+                user_id=spoken.user_id,
+                session_id=spoken.session_id,
+                request=RequestFacts(limit_ad_tracking=spoken.limit_ad_tracking),
+            )
+        )
+
+    def decide(self, handle: object) -> dict[str, Any]:
+        if not isinstance(handle, Heard):
+            raise TypeError(f"expected a Heard handle, got {type(handle).__name__}")
+        return self.pipeline.decide(handle).to_json()
+
+    def intent(
+        self, *, event: Event, at: datetime, user_id: str | None, locale: str, lat: bool | None
+    ) -> dict[str, Any]:
+        name = event.intent or ""
+        if name not in INTENT_FACTS:
+            raise ScenarioError(f"intent: expected one of {sorted(INTENT_FACTS)!r}, got {name!r}")
+        kind, command = INTENT_FACTS[name]
+        self._ids += 1
+        return self.pipeline.handle_intent(
+            IntentInput(
+                utterance_id=f"sim-intent-{self._ids}-{at.timestamp():.0f}",
+                device_id=event.device,
+                user_id=user_id,
+                session_id=event.session,
+                locale=locale,
+                at=at,
+                intent_name=name,
+                kind=kind,
+                topic=event.slots.get(PRODUCT_SLOT),
+                command=command,
+                request=RequestFacts(limit_ad_tracking=lat),
+            )
+        ).to_json()
+
+    def assistant_asked(self, *, device_id: str, prompt_ended_at: datetime) -> None:
+        self.pipeline.assistant_asked(device_id=device_id, prompt_ended_at=prompt_ended_at)
+
+    def declined(
+        self, *, device_id: str, user_id: str, offer_id: str, decision_id: str | None
+    ) -> None:
+        self.pipeline.declined(user_id=user_id, offer_id=offer_id, decision_id=decision_id)
+
+    def set_child_profile(self, user_id: str) -> None:
+        self.pipeline.store.set_child_profile(user_id, True)
+
+    def close(self) -> None:
+        if self._owns:
+            self.pipeline.close()
+        if self._temp is not None:
+            self._temp.cleanup()
+
+
+def _load_models(loaded: LoadedScenario, settings: Settings) -> TranscriberSet:
+    """Load the Vosk models for the locales the scenario has audio in (and no others)."""
+    wanted = {
+        event.locale or loaded.scenario.locale
+        for event in loaded.scenario.events
+        if event.audio is not None
+    }
+    if not wanted:
+        return TranscriberSet()
+    from speech.models import find_model
+    from speech.vosk_engine import VoskTranscriber
+
+    configured = settings.model_dirs()
+    dirs = {locale: configured.get(locale) or find_model(locale) for locale in sorted(wanted)}
+    transcribers = TranscriberSet.loading(
+        dirs,
+        loader=lambda path: VoskTranscriber(
+            path, pool_size=settings.pool_size, max_seconds=settings.max_audio_seconds
+        ),
+    )
+    transcribers.wait()
+    return transcribers
