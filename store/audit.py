@@ -1,0 +1,222 @@
+"""Appending to, verifying and exporting the audit log inside a database transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, Row, insert, or_, select, update
+
+from store.chain import (
+    ChainVerifier,
+    Checkpoint,
+    Link,
+    StoredRecord,
+    VerifyReport,
+    canonical,
+    digest_of,
+    link_hash,
+)
+from store.errors import BadValueError
+from store.schema import audit_log, chain_head, decisions
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The seq and hash of a record this transaction appended."""
+
+    seq: int
+    hash: str
+
+
+def append(
+    conn: Connection,
+    *,
+    kind: str,
+    at: str,
+    payload: dict[str, Any],
+    user_id: str | None = None,
+    decision_id: str | None = None,
+    permit: bool | None = None,
+    rule: str | None = None,
+    policy_hash: str | None = None,
+) -> Appended:
+    """Append one record after the chain head, holding the head row's lock until commit."""
+    head = conn.execute(
+        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+    ).one()
+    body = canonical(payload)
+    link = Link(
+        seq=int(head.seq) + 1,
+        at=at,
+        kind=kind,
+        digest=digest_of(body),
+        decision_id=decision_id,
+        permit=permit,
+        rule=rule,
+        policy_hash=policy_hash,
+    )
+    new_hash = link_hash(str(head.hash), link)
+    conn.execute(
+        insert(audit_log).values(
+            seq=link.seq,
+            at=link.at,
+            kind=link.kind,
+            digest=link.digest,
+            decision_id=link.decision_id,
+            permit=link.permit,
+            rule=link.rule,
+            policy_hash=link.policy_hash,
+            hash=new_hash,
+            payload=body,
+            erased_by=None,
+            user_id=user_id,
+        )
+    )
+    conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=link.seq, hash=new_hash))
+    return Appended(seq=link.seq, hash=new_hash)
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """The chain head row: (record count, last hash)."""
+    row = conn.execute(
+        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+    ).one()
+    return int(row.seq), str(row.hash)
+
+
+def records(conn: Connection, *, batch: int = 2000) -> Iterator[StoredRecord]:
+    """Every audit record in seq order, read in batches."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
+        ).all()
+        for row in rows:
+            yield _stored(row)
+        if len(rows) < batch:
+            return
+        last = int(rows[-1].seq)
+
+
+def verify(conn: Connection, *, checkpoint: Checkpoint | None) -> VerifyReport:
+    """Walk the chain; also check the head row, the checkpoint and that every decision is logged."""
+    verifier = ChainVerifier(checkpoint=checkpoint)
+    for record in records(conn):
+        verifier.feed(record)
+    report = verifier.finish(head=head(conn))
+    orphans = conn.execute(
+        select(decisions.c.id)
+        .select_from(decisions.outerjoin(audit_log, audit_log.c.seq == decisions.c.seq))
+        .where(
+            or_(
+                audit_log.c.seq.is_(None),
+                audit_log.c.decision_id.is_(None),
+                audit_log.c.decision_id != decisions.c.id,
+                audit_log.c.permit != decisions.c.permit,
+            )
+        )
+        .limit(20)
+    ).all()
+    if not orphans:
+        return report
+    problems = [*report.problems]
+    problems += [
+        f"decision {row.id!r} has no matching audit record (or its permit differs)"
+        for row in orphans
+    ]
+    return VerifyReport(ok=False, count=report.count, head=report.head, problems=problems)
+
+
+def export(conn: Connection, out: TextIO) -> int:
+    """Write every record as one JSON line; erased payloads appear as null."""
+    count = 0
+    for record in records(conn):
+        link = record.link
+        line = {
+            "seq": link.seq,
+            "at": link.at,
+            "kind": link.kind,
+            "digest": link.digest,
+            "decision_id": link.decision_id,
+            "permit": link.permit,
+            "rule": link.rule,
+            "policy_hash": link.policy_hash,
+            "hash": record.hash,
+            "payload": None if record.payload is None else json.loads(record.payload),
+            "erased_by": record.erased_by,
+        }
+        out.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def count_personal(conn: Connection, user_id: str) -> int:
+    """How many records still carry this user's erasable payload."""
+    rows = conn.execute(
+        select(audit_log.c.seq).where(
+            audit_log.c.user_id == user_id, audit_log.c.payload.is_not(None)
+        )
+    ).all()
+    return len(rows)
+
+
+def erase(conn: Connection, *, user_id: str, by_seq: int) -> int:
+    """Drop the payloads (and user link) of a user's records; the chained digests stay."""
+    result = conn.execute(
+        update(audit_log)
+        .where(audit_log.c.user_id == user_id, audit_log.c.seq < by_seq)
+        .values(payload=None, user_id=None, erased_by=by_seq)
+    )
+    return int(result.rowcount)
+
+
+def _stored(row: Row[Any]) -> StoredRecord:
+    return StoredRecord(
+        link=Link(
+            seq=int(row.seq),
+            at=str(row.at),
+            kind=str(row.kind),
+            digest=str(row.digest),
+            decision_id=row.decision_id,
+            permit=None if row.permit is None else bool(row.permit),
+            rule=row.rule,
+            policy_hash=row.policy_hash,
+        ),
+        hash=str(row.hash),
+        payload=row.payload,
+        erased_by=None if row.erased_by is None else int(row.erased_by),
+    )
+
+
+def decision_payload(
+    conn: Connection, *, decision_id: str | None = None, seq: int | None = None
+) -> dict[str, Any] | None:
+    """The payload of a decision record by id or seq; None when absent or erased.
+
+    The payload is checked against its chained digest, so an edited record is never explained.
+    """
+    query = select(audit_log.c.seq, audit_log.c.payload, audit_log.c.digest).where(
+        audit_log.c.kind == "decision"
+    )
+    if decision_id is not None:
+        query = query.where(audit_log.c.decision_id == decision_id)
+    if seq is not None:
+        query = query.where(audit_log.c.seq == seq)
+    row = conn.execute(query.order_by(audit_log.c.seq.desc()).limit(1)).first()
+    if row is None or row.payload is None:
+        return None
+    if digest_of(row.payload) != row.digest:
+        raise BadValueError(
+            f"audit record seq {row.seq}: expected payload digest {row.digest!r}, "
+            f"got {digest_of(row.payload)!r} (the record was edited; run 'askfirst audit verify')"
+        )
+    obj = json.loads(row.payload)
+    if not isinstance(obj, dict):
+        raise BadValueError(f"audit record seq {row.seq}: expected a JSON object, got {obj!r}")
+    return obj

@@ -1,0 +1,149 @@
+"""The Store interface: consent, caps, listening windows, broadcast registry and audit log."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from policy.values import Decision, UserState, Utterance
+from speech.broadcast import PeerCapture
+from speech.windows import ListeningWindow
+from store.chain import Checkpoint, VerifyReport
+from store.errors import AmbientTextRefused, StoreError, StoreUnavailable
+
+__all__ = [
+    "AmbientTextRefused",
+    "Checkpoint",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "TurnTx",
+    "VerifyReport",
+    "open_store",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RETENTION = timedelta(days=30)
+"""How long prompted transcripts are kept before ``purge_expired`` removes them."""
+
+
+class TurnTx(ABC):
+    """One turn's transaction: holds the user's lock until it commits or rolls back."""
+
+    @abstractmethod
+    def user_state(self) -> UserState:
+        """The user's consent and cap counters as of now (inside the lock)."""
+
+    @abstractmethod
+    def record(self, *, utterance: Utterance, decision: Decision, consent: UserState) -> None:
+        """Write the utterance, the decision and its audit record; ambient text is refused."""
+
+    @abstractmethod
+    def set_opt_out(self, opted_out: bool) -> None:
+        """Opt the user out of (or back into) offers; audited."""
+
+
+class Store(ABC):
+    """Persistent state shared by every server instance, and the tamper-evident audit log."""
+
+    @abstractmethod
+    def turn(
+        self, *, user_id: str, session_id: str | None, now: datetime
+    ) -> AbstractContextManager[TurnTx]:
+        """One transaction serialised per user; leaving the block commits, an error rolls back."""
+
+    @abstractmethod
+    def record_declined(
+        self, *, user_id: str, offer_id: str, decision_id: str | None, now: datetime
+    ) -> None:
+        """The user declined an offer; it is not offered to them again. Audited."""
+
+    @abstractmethod
+    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
+        """Mark the user as a child profile (no offers). Audited."""
+
+    @abstractmethod
+    def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:
+        """Opt the user out of (or back into) offers outside a turn. Audited."""
+
+    @abstractmethod
+    def put_window(self, window: ListeningWindow) -> None:
+        """Open a listening window for its device, replacing any open one."""
+
+    @abstractmethod
+    def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
+        """Remove and return the device's window (single use), even when it has expired."""
+
+    @abstractmethod
+    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> None:
+        """Register a device's transcript fingerprint (never text) for ``keep_seconds``."""
+
+    @abstractmethod
+    def peers(
+        self, *, fingerprint: str, around: datetime, seconds: float, exclude_device: str
+    ) -> list[PeerCapture]:
+        """Other devices that heard the same fingerprint within ``seconds`` of ``around``."""
+
+    @abstractmethod
+    def get_decision(self, decision_id: str) -> Decision | None:
+        """The logged decision, or None when unknown or erased."""
+
+    @abstractmethod
+    def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
+        """The user's most recent decision that had an offer candidate (in the session if given)."""
+
+    @abstractmethod
+    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
+        """Check the whole chain, and against the checkpoint file when there is one."""
+
+    @abstractmethod
+    def audit_checkpoint(self, path: Path) -> Checkpoint:
+        """Write the current head and count to ``path`` atomically."""
+
+    @abstractmethod
+    def audit_export(self, out: TextIO) -> int:
+        """Write the log as JSON Lines; returns the number of records."""
+
+    @abstractmethod
+    def forget_user(self, user_id: str) -> int:
+        """Erase the user's transcripts and personal data everywhere; the chain still verifies."""
+
+    @abstractmethod
+    def purge_expired(self, now: datetime) -> int:
+        """Remove transcripts past their retention; returns how many."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """Whether the database answers."""
+
+
+def open_store(
+    url: str,
+    *,
+    checkpoint_path: Path | None = None,
+    checkpoint_every: int = 1000,
+    retention: timedelta = DEFAULT_RETENTION,
+    lock_timeout: float = 5.0,
+) -> Store:
+    """Open ("sqlite:///FILE" or "postgresql://...") and migrate the schema.
+
+    Raises StoreUnavailable when the database cannot be reached, BadValueError for a bad URL.
+    """
+    from store.sql import SqlStore  # the implementation imports this module
+
+    return SqlStore(
+        url,
+        checkpoint_path=checkpoint_path,
+        checkpoint_every=checkpoint_every,
+        retention=retention,
+        lock_timeout=lock_timeout,
+    )

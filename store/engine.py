@@ -1,0 +1,118 @@
+"""Database connections for both back ends: URL mapping, SQLite pragmas, locks, error mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+
+from store.errors import BadValueError, ConflictError, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+READ_ONLY = "askfirst_read_only"
+"""Execution option: on SQLite, begin with a deferred BEGIN instead of BEGIN IMMEDIATE."""
+
+
+def driver_url(url: str) -> str:
+    """The SQLAlchemy URL for an askfirst store URL ("sqlite:///FILE" or "postgresql://...")."""
+    if not isinstance(url, str) or not url:
+        raise BadValueError(
+            f"store url: expected 'sqlite:///FILE' or 'postgresql://...', got {url!r}"
+        )
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise BadValueError(
+            f"store url: expected 'sqlite:///FILE' or 'postgresql://...', got {url!r}"
+        )
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        if rest in ("", "/", "/:memory:"):
+            raise BadValueError(
+                f"store url: expected a database file 'sqlite:///FILE', got {url!r}"
+            )
+        return f"sqlite+pysqlite://{rest}"
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    raise BadValueError(
+        f"store url: expected scheme 'sqlite' or 'postgresql', got {scheme!r} in {url!r}"
+    )
+
+
+def make_engine(url: str, *, lock_timeout: float) -> Engine:
+    """A pooled engine; SQLite in WAL mode with BEGIN IMMEDIATE for write transactions."""
+    target = driver_url(url)
+    try:
+        parsed = make_url(target)
+    except ArgumentError as e:
+        raise BadValueError(f"store url: could not parse {url!r}: {e}") from e
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(target, lock_timeout=lock_timeout)
+    millis = max(1, int(lock_timeout * 1000))
+    options = f"-c lock_timeout={millis} -c idle_in_transaction_session_timeout=60000"
+    extra = parsed.query.get("options")
+    if isinstance(extra, str):
+        options = f"{extra} {options}"
+    return create_engine(
+        parsed.difference_update_query(["options"]),
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": max(1, int(lock_timeout)), "options": options},
+    )
+
+
+def _sqlite_engine(target: str, *, lock_timeout: float) -> Engine:
+    engine = create_engine(
+        target,
+        connect_args={"timeout": lock_timeout, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA busy_timeout={max(1, int(lock_timeout * 1000))}")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def lock_key(kind: str, name: str) -> int:
+    """A signed 64-bit advisory-lock key for (kind, name)."""
+    raw = hashlib.sha256(f"askfirst:{kind}:{name}".encode()).digest()[:8]
+    return int.from_bytes(raw, "big", signed=True)
+
+
+def lock_user(conn: Connection, user_id: str) -> None:
+    """Serialise transactions for one user (PostgreSQL advisory lock; SQLite writers are serial)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("user", user_id)})
+
+
+@contextmanager
+def db_errors(what: str) -> Iterator[None]:
+    """Turn database failures into store errors: constraint clashes to ConflictError, the rest to
+    StoreUnavailable (down, full, locked beyond the timeout) so callers fail closed."""
+    try:
+        yield
+    except IntegrityError as e:
+        raise ConflictError(f"{what}: the database refused the write: {e.orig}") from e
+    except SQLAlchemyError as e:
+        cause = getattr(e, "orig", None) or e
+        logger.warning("store: %s failed: %s", what, cause)
+        raise StoreUnavailable(f"{what}: the database is unavailable: {cause}") from e

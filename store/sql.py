@@ -1,0 +1,384 @@
+"""The SQL store (SQLAlchemy Core): one implementation for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from policy.values import Decision
+from speech.broadcast import PeerCapture
+from speech.windows import ListeningWindow
+from store import audit
+from store.audit import Appended
+from store.base import Store
+from store.chain import Checkpoint, VerifyReport
+from store.checkpoint import read_checkpoint, write_checkpoint
+from store.codec import decision_from_json
+from store.engine import READ_ONLY, db_errors, lock_user, make_engine
+from store.errors import BadValueError, StoreError
+from store.schema import (
+    audit_log,
+    db_time,
+    decisions,
+    declined,
+    from_db_time,
+    lock_migrations,
+    migrate,
+    peers,
+    users,
+    utterances,
+    windows,
+)
+from store.turn import SqlTurn, read_user_state, write_consent
+
+logger = logging.getLogger(__name__)
+
+
+class SqlStore(Store):
+    """Store on SQLite (WAL, BEGIN IMMEDIATE) or PostgreSQL (advisory and row locks)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        checkpoint_path: Path | None,
+        checkpoint_every: int,
+        retention: timedelta,
+        lock_timeout: float,
+    ) -> None:
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
+            raise BadValueError(
+                f"checkpoint_every: expected an integer >= 1, got {checkpoint_every!r}"
+            )
+        if checkpoint_every < 1:
+            raise BadValueError(
+                f"checkpoint_every: expected an integer >= 1, got {checkpoint_every!r}"
+            )
+        if not isinstance(retention, timedelta) or retention <= timedelta(0):
+            raise BadValueError(f"retention: expected a positive timedelta, got {retention!r}")
+        self._checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self._checkpoint_every = checkpoint_every
+        self._retention = retention
+        self._engine = make_engine(url, lock_timeout=lock_timeout)
+        self.dialect = self._engine.dialect.name
+        try:
+            with self._write() as conn, db_errors(f"opening the store ({self.dialect})"):
+                lock_migrations(conn)
+                migrate(conn)
+        except StoreError:
+            self._engine.dispose()
+            raise
+        logger.info("store: opened %s database %s", self.dialect, self._engine.url)
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with db_errors("writing"), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with (
+            db_errors("reading"),
+            self._engine.connect() as conn,
+            conn.execution_options(**{READ_ONLY: True}).begin(),
+        ):
+            yield conn
+
+    @contextmanager
+    def turn(self, *, user_id: str, session_id: str | None, now: datetime) -> Iterator[SqlTurn]:
+        _require_text(user_id, "user_id")
+        if session_id is not None:
+            _require_text(session_id, "session_id")
+        db_time(now, field="now")
+        tx: SqlTurn | None = None
+        try:
+            with self._write() as conn:
+                with db_errors("locking the user"):
+                    lock_user(conn, user_id)
+                tx = SqlTurn(
+                    conn, user_id=user_id, session_id=session_id, now=now, retention=self._retention
+                )
+                yield tx
+                tx.open = False
+        finally:
+            if tx is not None:
+                tx.open = False
+        self._after_commit(tx.appended)
+
+    def _after_commit(self, appended: list[Appended]) -> None:
+        """Write a checkpoint when a committed record's seq is a multiple of checkpoint_every."""
+        due = [a for a in appended if a.seq % self._checkpoint_every == 0]
+        if self._checkpoint_path is None or not due:
+            return
+        last = due[-1]
+        try:
+            path = self._checkpoint_path
+            if path.exists() and read_checkpoint(path).count >= last.seq:
+                return  # another process already wrote a later one
+            write_checkpoint(
+                self._checkpoint_path,
+                Checkpoint(count=last.seq, head=last.hash, at=datetime.now(UTC)),
+            )
+        except StoreError:
+            # The records are committed; a missed checkpoint only weakens truncation detection.
+            logger.exception("store: could not write the audit checkpoint at seq %d", last.seq)
+
+    # -- consent ---------------------------------------------------------------------------
+
+    def record_declined(
+        self, *, user_id: str, offer_id: str, decision_id: str | None, now: datetime
+    ) -> None:
+        _require_text(user_id, "user_id")
+        _require_text(offer_id, "offer_id")
+        at = db_time(now, field="now")
+        with self._write() as conn:
+            lock_user(conn, user_id)
+            conn.execute(
+                delete(declined).where(
+                    declined.c.user_id == user_id, declined.c.offer_id == offer_id
+                )
+            )
+            conn.execute(
+                insert(declined).values(
+                    user_id=user_id, offer_id=offer_id, decision_id=decision_id, at=at
+                )
+            )
+            done = audit.append(
+                conn,
+                kind="declined",
+                at=at,
+                payload={"user_id": user_id, "offer_id": offer_id, "decision_id": decision_id},
+                user_id=user_id,
+                decision_id=decision_id,
+            )
+        self._after_commit([done])
+
+    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
+        _require_text(user_id, "user_id")
+        with self._write() as conn:
+            lock_user(conn, user_id)
+            done = write_consent(
+                conn, user_id=user_id, at=db_time(datetime.now(UTC)), child_profile=child_profile
+            )
+        self._after_commit([done])
+
+    def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:
+        _require_text(user_id, "user_id")
+        at = db_time(now, field="now")
+        with self._write() as conn:
+            lock_user(conn, user_id)
+            done = write_consent(conn, user_id=user_id, at=at, opted_out=bool(opted_out))
+        self._after_commit([done])
+
+    # -- listening windows and broadcast registry -----------------------------------------
+
+    def put_window(self, window: ListeningWindow) -> None:
+        if not isinstance(window, ListeningWindow):
+            raise BadValueError(f"expected a ListeningWindow, got {type(window).__name__}")
+        with self._write() as conn:
+            conn.execute(delete(windows).where(windows.c.device_id == window.device_id))
+            conn.execute(
+                insert(windows).values(
+                    device_id=window.device_id,
+                    id=window.id,
+                    opened_at=db_time(window.opened_at, field="opened_at"),
+                    expires_at=db_time(window.expires_at, field="expires_at"),
+                    reason=window.reason,
+                )
+            )
+
+    def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
+        _require_text(device_id, "device_id")
+        db_time(now, field="now")
+        with self._write() as conn:
+            row = conn.execute(
+                delete(windows)
+                .where(windows.c.device_id == device_id)
+                .returning(
+                    windows.c.id, windows.c.opened_at, windows.c.expires_at, windows.c.reason
+                )
+            ).first()
+        if row is None:
+            return None
+        return ListeningWindow(
+            id=str(row.id),
+            device_id=device_id,
+            opened_at=from_db_time(row.opened_at),
+            expires_at=from_db_time(row.expires_at),
+            reason=str(row.reason),
+        )
+
+    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> None:
+        if not isinstance(peer, PeerCapture):
+            raise BadValueError(f"expected a PeerCapture, got {type(peer).__name__}")
+        _require_seconds(keep_seconds, "keep_seconds")
+        at = db_time(peer.at, field="peer.at")
+        with self._write() as conn:
+            conn.execute(delete(peers).where(peers.c.expires_at <= at))
+            conn.execute(
+                insert(peers).values(
+                    device_id=peer.device_id,
+                    at=at,
+                    fingerprint=peer.fingerprint,
+                    expires_at=db_time(peer.at + timedelta(seconds=keep_seconds)),
+                )
+            )
+
+    def peers(
+        self, *, fingerprint: str, around: datetime, seconds: float, exclude_device: str
+    ) -> list[PeerCapture]:
+        _require_text(fingerprint, "fingerprint")
+        _require_seconds(seconds, "seconds")
+        span = timedelta(seconds=seconds)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(peers.c.device_id, peers.c.at)
+                .where(
+                    peers.c.fingerprint == fingerprint,
+                    peers.c.device_id != exclude_device,
+                    peers.c.at >= db_time(around - span, field="around"),
+                    peers.c.at <= db_time(around + span, field="around"),
+                )
+                .order_by(peers.c.at, peers.c.id)
+            ).all()
+        return [
+            PeerCapture(device_id=str(r.device_id), at=from_db_time(r.at), fingerprint=fingerprint)
+            for r in rows
+        ]
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def get_decision(self, decision_id: str) -> Decision | None:
+        _require_text(decision_id, "decision_id")
+        with self._read() as conn:
+            payload = audit.decision_payload(conn, decision_id=decision_id)
+        return None if payload is None else decision_from_json(payload.get("decision"))
+
+    def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
+        _require_text(user_id, "user_id")
+        query = select(decisions.c.seq).where(
+            decisions.c.user_id == user_id, decisions.c.has_offer.is_(True)
+        )
+        if session_id is not None:
+            query = query.where(decisions.c.session_id == session_id)
+        with self._read() as conn:
+            seq = conn.execute(query.order_by(decisions.c.seq.desc()).limit(1)).scalar()
+            payload = None if seq is None else audit.decision_payload(conn, seq=int(seq))
+        return None if payload is None else decision_from_json(payload.get("decision"))
+
+    def user_state(self, *, user_id: str, session_id: str | None, now: datetime) -> object:
+        """The user's state outside a turn (for inspection; decisions use ``turn``)."""
+        _require_text(user_id, "user_id")
+        with self._read() as conn:
+            return read_user_state(conn, user_id=user_id, session_id=session_id, now=now)
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
+        path = checkpoint_path if checkpoint_path is not None else self._checkpoint_path
+        checkpoint = None
+        problem = None
+        if path is not None and (checkpoint_path is not None or Path(path).exists()):
+            try:
+                checkpoint = read_checkpoint(Path(path))
+            except BadValueError as e:
+                problem = f"checkpoint unusable: {e.message}"
+        with self._read() as conn:
+            report = audit.verify(conn, checkpoint=checkpoint)
+        if problem is None:
+            return report
+        return VerifyReport(
+            ok=False, count=report.count, head=report.head, problems=[problem, *report.problems]
+        )
+
+    def audit_checkpoint(self, path: Path) -> Checkpoint:
+        with self._read() as conn:
+            count, head = audit.head(conn)
+        checkpoint = Checkpoint(count=count, head=head, at=datetime.now(UTC))
+        write_checkpoint(Path(path), checkpoint)
+        return checkpoint
+
+    def audit_export(self, out: TextIO) -> int:
+        with self._read() as conn:
+            return audit.export(conn, out)
+
+    def forget_user(self, user_id: str) -> int:
+        _require_text(user_id, "user_id")
+        now = db_time(datetime.now(UTC))
+        with self._write() as conn:
+            lock_user(conn, user_id)
+            removed = 0
+            for table in (utterances, decisions, declined, users):
+                removed += int(
+                    conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
+                )
+            personal = audit.count_personal(conn, user_id)
+            if removed == 0 and personal == 0:
+                return 0
+            done = audit.append(
+                conn,
+                kind="forget",
+                at=now,
+                payload={"deleted_rows": removed, "erased_records": personal},
+            )
+            erased = audit.erase(conn, user_id=user_id, by_seq=done.seq)
+        self._after_commit([done])
+        logger.info("store: forgot a user: %d rows deleted, %d records erased", removed, erased)
+        return removed + erased
+
+    def purge_expired(self, now: datetime) -> int:
+        at = db_time(now, field="now")
+        with self._write() as conn:
+            purged = int(
+                conn.execute(delete(utterances).where(utterances.c.expires_at <= at)).rowcount
+            )
+            conn.execute(delete(peers).where(peers.c.expires_at <= at))
+            if purged == 0:
+                return 0
+            done = audit.append(conn, kind="purge", at=at, payload={"utterances": purged})
+        self._after_commit([done])
+        return purged
+
+    def record_count(self) -> int:
+        """How many audit records there are."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as e:
+            logger.warning("store: ping failed: %s", e)
+            return False
+        return True
+
+
+def _require_text(value: object, name: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise BadValueError(f"{name}: expected a non-empty string, got {value!r}")
+
+
+def _require_seconds(value: object, name: str) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise BadValueError(f"{name}: expected a finite number of seconds above 0, got {value!r}")
