@@ -112,17 +112,21 @@ class _Reading:
     """How the whole text reads as the words after a wake word the device already removed."""
 
 
+def _is_mark(ch: str) -> bool:
+    """Punctuation or a symbol, other than the apostrophe that words keep ("what's")."""
+    return ch != "'" and unicodedata.category(ch)[0] in "PS"
+
+
 def _tokens(text: str, locale: SpeechLocale) -> list[_Token]:
-    spaced = "".join(
-        f" {ch} " if unicodedata.category(ch)[0] in "PS" and ch != "'" else ch for ch in fold(text)
-    )
+    """Folded words; every mark becomes its own piece so "alexa,what" splits at the comma."""
+    spaced = "".join(f" {ch} " if _is_mark(ch) else ch for ch in fold(text))
     out: list[_Token] = []
     for piece in spaced.split():
-        word = piece.strip("'")
-        if word:
-            out.append(_Token(word, pause=False))
-        elif piece in locale.pause_marks and out:
-            out[-1] = _Token(out[-1].word, pause=True)
+        if len(piece) == 1 and _is_mark(piece):
+            if piece in locale.pause_marks and out:
+                out[-1] = _Token(out[-1].word, pause=True)
+        elif piece.strip("'"):
+            out.append(_Token(piece.strip("'"), pause=False))
     return out
 
 
@@ -186,7 +190,11 @@ def _read(text: str, locale: SpeechLocale) -> _Reading:
     )
     if not words:
         return _Reading(empty=True, opening=None, elsewhere=(), headless=headless)
-    opening = _wake_at(words, start, locale) if start < len(words) else None
+    # "hey computer" may itself be a wake word that starts with a prefix: try before skipping.
+    opening = next(
+        (found for i in range(start + 1) if (found := _wake_at(words, i, locale)) is not None),
+        None,
+    )
     if opening is not None:
         end, kind = opening
         judged = _judge(
@@ -209,6 +217,14 @@ def _read(text: str, locale: SpeechLocale) -> _Reading:
             reasons.append(TagReason.TALK_ABOUT_ASSISTANT)
         return _Reading(empty=False, opening=None, elsewhere=tuple(reasons), headless=headless)
     return _Reading(empty=False, opening=None, elsewhere=(), headless=headless)
+
+
+def wake_word_opens(spotted_text: str, locale: SpeechLocale) -> bool:
+    """Whether a spotting result (``Transcriber.spot`` over ``locale.spotting_phrases``) opens
+    with one of the locale's wake words; this is the ``wake_word_spotted`` fact for tagging."""
+    words = [t.word for t in _tokens(spotted_text, locale)]
+    found = _wake_at(words, 0, locale) if words else None
+    return found is not None and found[1] is not _Wake.ABOUT
 
 
 _DOWNGRADES = frozenset(
