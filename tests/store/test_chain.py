@@ -1,0 +1,147 @@
+"""The pure hash chain: links, verification and checkpoint files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from store.chain import (
+    GENESIS,
+    ChainVerifier,
+    Checkpoint,
+    Link,
+    StoredRecord,
+    canonical,
+    digest_of,
+    link_hash,
+)
+from store.checkpoint import read_checkpoint, write_checkpoint
+from store.errors import BadValueError
+
+AT = "2024-05-17T12:30:00.000000+00:00"
+
+
+def chain(n: int) -> list[StoredRecord]:
+    out = []
+    prev = GENESIS
+    for seq in range(1, n + 1):
+        payload = canonical({"n": seq, "user_id": "alice"})
+        link = Link(seq=seq, at=AT, kind="decision", digest=digest_of(payload), permit=seq % 2 == 0)
+        prev = link_hash(prev, link)
+        out.append(StoredRecord(link=link, hash=prev, payload=payload, erased_by=None))
+    return out
+
+
+def verify(records: list[StoredRecord], **kw: object) -> tuple[bool, list[str]]:
+    v = ChainVerifier(**kw)  # type: ignore[arg-type]
+    for r in records:
+        v.feed(r)
+    report = v.finish(head=None)
+    return report.ok, report.problems
+
+
+def test_untouched_chain_verifies() -> None:
+    records = chain(5)
+    v = ChainVerifier()
+    for r in records:
+        v.feed(r)
+    report = v.finish(head=(5, records[-1].hash))
+    assert report.ok, report.problems
+    assert (report.count, report.head) == (5, records[-1].hash)
+
+
+def test_canonical_text_is_independent_of_key_order() -> None:
+    assert canonical({"b": 1, "a": "é"}) == canonical({"a": "é", "b": 1}) == '{"a":"é","b":1}'
+
+
+def test_every_chained_field_changes_the_hash() -> None:
+    link = Link(
+        seq=1,
+        at=AT,
+        kind="decision",
+        digest="d",
+        decision_id="x",
+        permit=True,
+        rule="permit",
+        policy_hash="p",
+    )
+    base = link_hash(GENESIS, link)
+    for name, value in [
+        ("seq", 2),
+        ("at", "x"),
+        ("kind", "purge"),
+        ("digest", "e"),
+        ("decision_id", "y"),
+        ("permit", False),
+        ("rule", "R1"),
+        ("policy_hash", "q"),
+    ]:
+        assert link_hash(GENESIS, dataclasses.replace(link, **{name: value})) != base, name
+    assert link_hash("1" * 64, link) != base
+
+
+def test_edited_payload_is_detected() -> None:
+    records = chain(3)
+    records[1] = dataclasses.replace(records[1], payload=canonical({"n": 99, "user_id": "alice"}))
+    ok, problems = verify(records)
+    assert not ok
+    assert "record seq 2: payload digest" in problems[0]
+
+
+def test_erased_payload_without_forget_record_is_detected() -> None:
+    records = chain(3)
+    records[0] = dataclasses.replace(records[0], payload=None, erased_by=3)
+    ok, problems = verify(records)
+    assert not ok
+    assert "record seq 1: payload is missing but no later 'forget' record" in problems[0]
+
+
+def test_head_row_mismatch_is_detected() -> None:
+    records = chain(3)
+    v = ChainVerifier()
+    for r in records[:2]:
+        v.feed(r)
+    report = v.finish(head=(3, records[2].hash))
+    assert not report.ok
+    assert "chain head row says 3 records" in report.problems[0]
+
+
+def test_problem_list_is_capped() -> None:
+    records = [dataclasses.replace(r, hash="0" * 64) for r in chain(80)]
+    ok, problems = verify(records)
+    assert not ok
+    assert problems[-1].startswith("... and ")
+
+
+def test_checkpoint_file_round_trips(tmp_path: Path) -> None:
+    cp = Checkpoint(count=7, head="a" * 64, at=datetime(2024, 5, 17, tzinfo=UTC))
+    path = tmp_path / "deep" / "cp.json"
+    write_checkpoint(path, cp)
+    assert read_checkpoint(path) == cp
+    assert [p.name for p in path.parent.iterdir()] == ["cp.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "expected JSON in checkpoint file"),
+        ("[1]", "expected a JSON object in checkpoint"),
+        (json.dumps({"count": -1, "head": "a" * 64, "at": AT}), "expected a count >= 0"),
+        (json.dumps({"count": 1, "head": "abc", "at": AT}), "expected a 64-hex head"),
+        (json.dumps({"count": 1, "head": "a" * 64, "at": "soon"}), "expected an ISO time"),
+    ],
+)
+def test_bad_checkpoint_file_is_refused(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "cp.json"
+    path.write_text(content)
+    with pytest.raises(BadValueError, match=message):
+        read_checkpoint(path)
+
+
+def test_missing_checkpoint_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BadValueError, match="expected a readable checkpoint file"):
+        read_checkpoint(tmp_path / "nope.json")
