@@ -159,7 +159,7 @@ class RequestFacts:
 class Verdict(StrEnum):
     """A single rule's outcome."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     FORBID = "forbid"
 
 
