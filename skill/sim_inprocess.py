@@ -57,12 +57,12 @@ class InProcess(Backend):
         pipeline: Pipeline,
         clock: VirtualClock,
         *,
-        owns: bool = True,
+        owns_transcribers: bool = True,
         temp: tempfile.TemporaryDirectory[str] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.clock = clock
-        self._owns = owns
+        self._owns_transcribers = owns_transcribers
         self._temp = temp
         self._ids = 0
 
@@ -86,6 +86,7 @@ class InProcess(Backend):
             temp = tempfile.TemporaryDirectory(prefix="askfirst-sim-")
             store_url = f"sqlite:///{Path(temp.name) / 'simulation.db'}"
         store = open_store(store_url, retention=timedelta(days=settings.retention_days))
+        owns_transcribers = transcribers is None
         if transcribers is None:
             transcribers = _load_models(loaded, settings)
         clock = VirtualClock(datetime.now(UTC))
@@ -97,7 +98,7 @@ class InProcess(Backend):
             clock=clock,
             sleep=lambda _seconds: None,
         )
-        return cls(pipeline, clock, temp=temp)
+        return cls(pipeline, clock, owns_transcribers=owns_transcribers, temp=temp)
 
     def set_clock(self, now: datetime) -> None:
         self.clock.now = now
@@ -165,8 +166,10 @@ class InProcess(Backend):
         self.pipeline.store.set_child_profile(user_id, True)
 
     def close(self) -> None:
-        if self._owns:
+        if self._owns_transcribers:
             self.pipeline.close()
+        else:  # shared models (tests, a long-lived process) outlive one run
+            self.pipeline.store.close()
         if self._temp is not None:
             self._temp.cleanup()
 

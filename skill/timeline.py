@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,7 +35,8 @@ def timeline(report: Report, *, style: Style, verbose: bool = False) -> Iterator
     scenario = report.loaded.scenario
     yield style(f"{scenario.name}", "bold") + style(f"  ({report.loaded.source})", "dim")
     if scenario.description:
-        yield style(scenario.description.strip(), "dim")
+        for line in textwrap.wrap(scenario.description.strip(), width=96):
+            yield style(line, "dim")
     yield ""
     for outcome in report.outcomes:
         yield from _event(outcome, style=style, verbose=verbose)
@@ -99,6 +101,8 @@ def _event(outcome: Outcome, *, style: Style, verbose: bool) -> Iterator[str]:
     if offer:
         yield f"{pad}decision  " + style("offer permitted", "green") + f" ({rule})"
         yield f"{pad}offer     {offer.get('title')} [{offer.get('id')}]"
+        if offer.get("pitch"):
+            yield f"{pad}          says: {offer.get('pitch')}"
         yield f"{pad}          disclosure: {offer.get('disclosure')}"
     else:
         yield f"{pad}decision  " + style("no offer", "bold") + f" — {rule}: {_reason(decision)}"
@@ -131,4 +135,4 @@ def _reason(decision: dict[str, Any]) -> str:
 
 
 def _expected(expect: dict[str, Any]) -> str:
-    return "expected " + ", ".join(f"{key}={value}" for key, value in expect.items())
+    return "expected " + ", ".join(f"{key}={json.dumps(value)}" for key, value in expect.items())
