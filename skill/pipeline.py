@@ -26,7 +26,7 @@ from policy.detector import Command, detect_command, detect_question, question_f
 from policy.engine import decide, propose_offer
 from speech.audio import Audio
 from speech.locale import SpeechLocale, load_locale
-from speech.tagging import TagResult, tag_utterance
+from speech.tagging import TagResult, tag_utterance, wake_word_opens
 from speech.transcriber import Transcript, Word
 from store.base import Store, open_store
 
@@ -242,11 +242,8 @@ class Pipeline:
             transcriber = self.transcribers.for_locale(turn.locale)
             transcript = transcriber.transcribe(turn.audio)
             if turn.capture.trigger is Trigger.WAKE_WORD:
-                spot = transcriber.spot(
-                    turn.audio, phrases=(*locale.wake_words, *locale.competing_phrases)
-                )
-                first = spot.words[0].text if spot.words else spot.text.partition(" ")[0]
-                spotted = first in locale.wake_words
+                spot = transcriber.spot(turn.audio, phrases=locale.spotting_phrases)
+                spotted = wake_word_opens(spot.text, locale)
         else:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
         heard_print = None
