@@ -24,12 +24,6 @@ from typing import Any
 from policy.config import Policy, load_policy
 from policy.detector import Command, detect_command, detect_question, question_for_topic
 from policy.engine import decide, propose_offer
-from speech.audio import Audio
-from speech.locale import SpeechLocale, load_locale
-from speech.tagging import TagResult, tag_utterance, wake_word_opens
-from speech.transcriber import Transcript, Word
-from store.base import Store, open_store
-
 from policy.values import (
     Decision,
     Evidence,
@@ -43,9 +37,14 @@ from policy.values import (
 from skill.errors import SkillError
 from skill.settings import Settings
 from skill.transcribers import TranscriberSet
+from speech.audio import Audio
 from speech.broadcast import PeerCapture, fingerprint, is_broadcast
 from speech.capture import CaptureContext, Trigger
+from speech.locale import SpeechLocale, load_locale
+from speech.tagging import TagResult, tag_utterance, wake_word_opens
+from speech.transcriber import Transcript, Word
 from speech.windows import ListeningWindow, open_window
+from store.base import Store, open_store
 
 ALEXA_REQUEST = "alexa_request"
 """The tag reason of an Alexa IntentRequest: Alexa heard its wake word and routed the intent."""
