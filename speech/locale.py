@@ -66,6 +66,9 @@ class SpeechLocale:
     reported_speech_suffixes: tuple[str, ...]
     """Word endings that quote speech (Korean "라고", "다고")."""
 
+    def __repr__(self) -> str:
+        return f"SpeechLocale(code={self.code!r}, wake_words={self.wake_words!r})"
+
     def with_wake_words(self, words: Sequence[str]) -> SpeechLocale:
         """This locale listening for ``words`` instead of its default wake words."""
         if isinstance(words, str) or not words:

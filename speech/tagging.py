@@ -113,8 +113,8 @@ class _Reading:
 
 
 def _is_mark(ch: str) -> bool:
-    """Punctuation or a symbol, other than the apostrophe that words keep ("what's")."""
-    return ch != "'" and unicodedata.category(ch)[0] in "PS"
+    """Punctuation, a symbol or a control character; not the apostrophe words keep ("what's")."""
+    return ch != "'" and unicodedata.category(ch)[0] in "PSC"
 
 
 def _tokens(text: str, locale: SpeechLocale) -> list[_Token]:
