@@ -6,6 +6,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,7 +81,8 @@ def test_every_chained_field_changes_the_hash() -> None:
         ("rule", "R1"),
         ("policy_hash", "q"),
     ]:
-        assert link_hash(GENESIS, dataclasses.replace(link, **{name: value})) != base, name
+        changed: dict[str, Any] = {name: value}
+        assert link_hash(GENESIS, dataclasses.replace(link, **changed)) != base, name
     assert link_hash("1" * 64, link) != base
 
 

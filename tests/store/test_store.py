@@ -268,11 +268,12 @@ def test_forget_user_erases_everything_personal_and_chain_still_verifies(
 
 def test_purge_removes_expired_transcripts_only(store_url: str, tmp_path: Path) -> None:
     short = open_store(store_url, retention=timedelta(days=1))
+    assert isinstance(short, SqlStore)
     try:
         record(short, 1, now=NOW - timedelta(days=2))
         record(short, 2, now=NOW)
         assert short.purge_expired(NOW) == 1
-        assert [r["id"] for r in rows(short, utterances)] == ["u2"]  # type: ignore[arg-type]
+        assert [r["id"] for r in rows(short, utterances)] == ["u2"]
         assert short.purge_expired(NOW) == 0
         assert short.get_decision("d1") is not None  # the decision stays in the log
         assert short.audit_verify().ok
@@ -303,6 +304,7 @@ def test_checkpoint_written_every_n_records(store: SqlStore, checkpoint_path: Pa
 def test_schema_migrates_once_and_reopens(store_url: str) -> None:
     for _ in range(2):
         s = open_store(store_url)
+        assert isinstance(s, SqlStore)
         try:
             assert s.ping()
             with s._engine.connect() as conn:
