@@ -180,8 +180,8 @@ def _judge(
 def _read(text: str, locale: SpeechLocale) -> _Reading:
     tokens = _tokens(text, locale)
     words = [t.word for t in tokens]
-    stripped = text.rstrip()
-    question = bool(stripped) and stripped[-1] in locale.question_marks
+    folded = fold(text)
+    question = bool(folded) and folded[-1] in locale.question_marks
     start = 0
     while start < len(words) and words[start] in locale.wake_prefixes:
         start += 1

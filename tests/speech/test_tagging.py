@@ -258,6 +258,14 @@ ROWS = [
     row("ko-none-vocative", NONE, "아리아야 음악 틀어줘", P, R.WAKE_WORD_ADDRESSED, locale=KO),
     row("ko-none-opener", NONE, "아리아 혹시 커피 할인 있어", P, R.WAKE_WORD_ADDRESSED, locale=KO),
     row("ko-none-question", NONE, "아리아 커피 할인 있어?", P, R.WAKE_WORD_ADDRESSED, locale=KO),
+    row(
+        "ko-none-fullwidth-question",
+        NONE,
+        "아리아 커피 할인 있어？",
+        P,
+        R.WAKE_WORD_ADDRESSED,
+        locale=KO,
+    ),
     row("ko-none-subject", NONE, "아리아가 너무 시끄러워", A, R.TALK_ABOUT_ASSISTANT, locale=KO),
     row("ko-none-topic", NONE, "아리아는 별로야", A, R.TALK_ABOUT_ASSISTANT, locale=KO),
     row(
