@@ -37,6 +37,8 @@ class Expect(BaseModel):
 
     tag: TagName | None = None
     """The tag the utterance must get."""
+    tag_reason: str | None = None
+    """A reason code that must be among the tag's reasons, e.g. "broadcast"."""
     offer: bool | str | None = None
     """true: some offer was permitted; false: none was; a string: that catalog id was offered."""
     rule: str | None = None

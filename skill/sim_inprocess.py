@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from policy.config import load_policy
-from policy.detector import Command
-
-from policy.values import QuestionKind, RequestFacts
-from skill.pipeline import Heard, IntentInput, Pipeline, TurnInput
+from policy.explain import explain
+from policy.values import RequestFacts
+from skill.alexa import COMMAND_INTENTS, KNOWN_INTENTS, QUESTION_INTENTS
+from skill.interaction_model import PRODUCT_SLOT, WHY_SUGGEST_INTENT
+from skill.pipeline import ALEXA_REQUEST, Heard, IntentInput, Pipeline, TurnInput
 from skill.scenario import Event, LoadedScenario, ScenarioError
 from skill.settings import Settings
 from skill.simulator import Backend, Spoken
@@ -23,20 +23,6 @@ from speech.capture import CaptureContext, Trigger
 from store.base import open_store
 
 logger = logging.getLogger(__name__)
-
-INTENT_FACTS: Mapping[str, tuple[QuestionKind | None, Command | None]] = {
-    "ProductQuestionIntent": (QuestionKind.RECOMMENDATION, None),
-    "DealQuestionIntent": (QuestionKind.DEAL, None),
-    "PriceQuestionIntent": (QuestionKind.PRICE, None),
-    "WhatCanIBuyIntent": (QuestionKind.BROWSE, None),
-    "OptOutIntent": (None, Command.OPT_OUT),
-    "OptInIntent": (None, Command.OPT_IN),
-    "WhySuggestIntent": (None, Command.WHY),
-    "AMAZON.HelpIntent": (None, None),
-    "AMAZON.FallbackIntent": (None, None),
-}
-"""What an Alexa intent asks: the question kind (its ``product`` slot is the topic) or command."""
-PRODUCT_SLOT = "product"
 
 
 class VirtualClock:
@@ -133,10 +119,14 @@ class InProcess(Backend):
     def intent(
         self, *, event: Event, at: datetime, user_id: str | None, locale: str, lat: bool | None
     ) -> dict[str, Any]:
+        """What the Alexa handlers do with this intent (skill.alexa's own intent tables)."""
         name = event.intent or ""
-        if name not in INTENT_FACTS:
-            raise ScenarioError(f"intent: expected one of {sorted(INTENT_FACTS)!r}, got {name!r}")
-        kind, command = INTENT_FACTS[name]
+        if name not in KNOWN_INTENTS:
+            raise ScenarioError(f"intent: expected one of {sorted(KNOWN_INTENTS)!r}, got {name!r}")
+        kind = QUESTION_INTENTS.get(name)
+        command = COMMAND_INTENTS.get(name)
+        if kind is None and command is None:
+            return self._no_turn(event, user_id=user_id)
         self._ids += 1
         return self.pipeline.handle_intent(
             IntentInput(
@@ -153,6 +143,26 @@ class InProcess(Backend):
                 request=RequestFacts(limit_ad_tracking=lat),
             )
         ).to_json()
+
+    def _no_turn(self, event: Event, *, user_id: str | None) -> dict[str, Any]:
+        """Help, stop, "why did you suggest that": answered, but no decision is made."""
+        result: dict[str, Any] = {
+            "transcript": event.intent,
+            "tag": "prompted",
+            "tag_reasons": [ALEXA_REQUEST],
+            "question": None,
+            "command": None,
+            "decision": None,
+            "offer": None,
+        }
+        if event.intent == WHY_SUGGEST_INTENT:
+            user = self.pipeline.user_key(user_id=user_id, device_id=event.device)
+            last = self.pipeline.last_decision(user_id=user, session_id=event.session)
+            if last is None and event.session is not None:
+                last = self.pipeline.last_decision(user_id=user, session_id=None)
+            result["command"] = "why"
+            result["explanation"] = "nothing to explain" if last is None else explain(last)
+        return result
 
     def assistant_asked(self, *, device_id: str, prompt_ended_at: datetime) -> None:
         self.pipeline.assistant_asked(device_id=device_id, prompt_ended_at=prompt_ended_at)
@@ -184,6 +194,7 @@ def _load_models(loaded: LoadedScenario, settings: Settings) -> TranscriberSet:
     if not wanted:
         return TranscriberSet()
     from speech.models import find_model
+
     from speech.vosk_engine import VoskTranscriber
 
     configured = settings.model_dirs()

@@ -112,6 +112,7 @@ class Outcome:
             "command": result.get("command"),
             "decision": result.get("decision"),
             "offer": result.get("offer"),
+            "explanation": result.get("explanation"),
             "expect": None
             if self.event.expect is None
             else self.event.expect.model_dump(exclude_none=True),
@@ -284,6 +285,9 @@ def _check(expect: Expect, result: Mapping[str, Any]) -> list[str]:
             f"expected tag {expect.tag!r}, got {result.get('tag')!r} "
             f"(reasons: {', '.join(result.get('tag_reasons') or []) or 'none'})"
         )
+    reasons = result.get("tag_reasons") or []
+    if expect.tag_reason is not None and expect.tag_reason not in reasons:
+        failures.append(f"expected tag reason {expect.tag_reason!r} among {reasons!r}")
     if expect.offer is not None:
         got = None if offer is None else offer.get("id")
         wanted_any = expect.offer is True

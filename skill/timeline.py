@@ -98,7 +98,14 @@ def _event(outcome: Outcome, *, style: Style, verbose: bool) -> Iterator[str]:
     decision = result.get("decision") or {}
     offer = result.get("offer")
     rule = str(decision.get("rule"))
-    if offer:
+    if result.get("explanation"):
+        lines = str(result["explanation"]).splitlines()
+        yield f"{pad}explains  {lines[0]}"
+        for line in lines[1:]:
+            yield f"{pad}          {line}"
+    if not decision:
+        yield f"{pad}decision  none (this request makes no decision)"
+    elif offer:
         yield f"{pad}decision  " + style("offer permitted", "green") + f" ({rule})"
         yield f"{pad}offer     {offer.get('title')} [{offer.get('id')}]"
         if offer.get("pitch"):

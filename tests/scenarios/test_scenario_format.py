@@ -157,7 +157,9 @@ def test_jsonl_flag_overrides_the_suffix(tmp_path: Path) -> None:
 
 def test_committed_schema_is_up_to_date() -> None:
     committed = json.loads((REPO / "schemas" / "scenario.schema.json").read_text("utf-8"))
-    assert committed == schema(), "regenerate: askfirst simulate --schema > schemas/scenario.schema.json"
+    assert committed == schema(), (
+        "regenerate: askfirst simulate --schema > schemas/scenario.schema.json"
+    )
 
 
 def test_schema_round_trip_of_a_scenario() -> None:

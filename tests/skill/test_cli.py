@@ -46,7 +46,9 @@ def test_help_lists_every_command_with_a_description_and_the_exit_codes(
 
 
 @pytest.mark.parametrize("words", SUBCOMMAND_HELP, ids=" ".join)
-def test_every_subcommand_has_help(words: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_subcommand_has_help(
+    words: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([*words, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: askfirst " + " ".join(words))
