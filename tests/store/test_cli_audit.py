@@ -1,0 +1,92 @@
+"""The audit, user and explain subcommands against a real store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from skill.cli_audit import register
+from store.base import open_store
+from store.schema import audit_log
+from store.sql import SqlStore
+from tests.store.builders import NOW, decision, utterance
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="askfirst")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return int(args.func(args))
+
+
+@pytest.fixture
+def url(store_url: str) -> str:
+    store = open_store(store_url)
+    try:
+        for n in range(3):
+            with store.turn(user_id="alice", session_id="s1", now=NOW) as tx:
+                tx.record(
+                    utterance=utterance(f"u{n}", user_id="alice"),
+                    decision=decision(f"d{n}", utterance_id=f"u{n}", permit=n == 0),
+                    consent=tx.user_state(),
+                )
+    finally:
+        store.close()
+    return store_url
+
+
+def test_verify_checkpoint_and_truncation(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cp = tmp_path / "cp.json"
+    assert run("audit", "verify", "--store", url) == 0
+    assert "audit log OK: 3 records" in capsys.readouterr().out
+    assert run("audit", "checkpoint", "--store", url) == 2
+    assert "expected --checkpoint FILE" in capsys.readouterr().err
+    assert run("audit", "checkpoint", "--store", url, "--checkpoint", str(cp)) == 0
+    assert json.loads(cp.read_text())["count"] == 3
+    store = open_store(url)
+    assert isinstance(store, SqlStore)
+    with store._engine.begin() as conn:
+        conn.execute(delete(audit_log).where(audit_log.c.seq == 2))
+    store.close()
+    assert run("audit", "verify", "--store", url, "--checkpoint", str(cp)) == 1
+    err = capsys.readouterr().err
+    assert "audit log FAILED verification" in err
+    assert "record seq 3: expected seq 2" in err
+
+
+def test_explain_then_forget(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("explain", "d0", "--store", url) == 0
+    out = capsys.readouterr().out
+    assert "Trail runner" in out
+    assert "R1.prompted" in out
+    assert run("user", "forget", "alice", "--store", url) == 0
+    assert "rows removed or erased" in capsys.readouterr().out
+    assert run("explain", "d0", "--store", url) == 1
+    assert "expected a logged decision id, got 'd0'" in capsys.readouterr().err
+    assert run("audit", "verify", "--store", url) == 0
+
+
+def test_export_and_purge(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "log.jsonl"
+    assert run("audit", "export", "--store", url, "--out", str(out)) == 0
+    assert [json.loads(line)["seq"] for line in out.read_text().splitlines()] == [1, 2, 3]
+    assert run("audit", "export", "--store", url, "--out", str(tmp_path)) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert run("audit", "purge", "--store", url, "--retention-days", "1") == 0
+    assert "purged 3 transcripts" in capsys.readouterr().out  # NOW is long past
+    assert run("audit", "purge", "--store", url, "--retention-days", "0") == 2
+
+
+def test_unusable_store_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("audit", "verify", "--store", "mysql://nowhere/db") == 2
+    assert "expected scheme 'sqlite' or 'postgresql', got 'mysql'" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert run("explain", "d0", "--store", f"sqlite:///{blocker / 'x.db'}") == 2
+    assert "cannot open the store" in capsys.readouterr().err
