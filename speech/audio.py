@@ -38,7 +38,7 @@ class Audio:
     sample_rate: int
 
     def __post_init__(self) -> None:
-        _check_rate(self.sample_rate)
+        check_sample_rate(self.sample_rate)
         if len(self.pcm) % 2:
             raise AudioError(
                 f"expected an even number of bytes of 16-bit PCM, got {len(self.pcm)!r}",
@@ -65,7 +65,7 @@ def from_raw_pcm(
     """Wrap raw 16-bit little-endian mono PCM whose rate the caller declares."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise AudioError(f"expected raw PCM bytes, got {type(data).__name__!r}", code="not_bytes")
-    _check_rate(sample_rate)
+    check_sample_rate(sample_rate)
     pcm = bytes(data)
     if not pcm:
         raise AudioError("expected 16-bit PCM samples, got 0 bytes", code="empty_audio")
@@ -172,7 +172,7 @@ def _parse_format(body: bytes) -> _Format:
             f"expected 1 (mono) or 2 (stereo, down-mixed) channels, got {channels!r}",
             code="unsupported_channels",
         )
-    _check_rate(rate)
+    check_sample_rate(rate)
     if block_align != 2 * channels or byte_rate != rate * block_align:
         raise AudioError(
             f"expected block align {2 * channels!r} and byte rate {rate * 2 * channels!r}"
@@ -204,7 +204,8 @@ def _to_mono(body: bytes, fmt: _Format) -> bytes:
     return mono.tobytes()
 
 
-def _check_rate(rate: int) -> None:
+def check_sample_rate(rate: int) -> None:
+    """Raise AudioError unless ``rate`` is an integer from 8000 to 48000 Hz."""
     if isinstance(rate, bool) or not isinstance(rate, int) or not MIN_RATE <= rate <= MAX_RATE:
         raise AudioError(
             f"expected an integer sample rate from {MIN_RATE!r} to {MAX_RATE!r} Hz, got {rate!r}",
