@@ -1,0 +1,45 @@
+"""Plain-English explanations of decisions."""
+
+from __future__ import annotations
+
+from policy.config import Policy
+from policy.explain import explain, summary
+from policy.values import Provenance, UserState
+from tests.policy.inputs import baseline, evidence, vary
+
+
+def test_a_permit_is_explained_with_the_question_and_disclosure(policy: Policy) -> None:
+    decision = baseline(policy).decide(policy)
+    text = explain(decision)
+    assert text.startswith("I mentioned Morning Roast Coffee only because you asked about deals")
+    assert "'coffee'" in text
+    assert "Sponsored by Morning Roast." in text
+    assert "Nothing overheard was used." in text
+    assert "pass   R1.prompted" in text
+    assert decision.policy_hash in text
+    assert "confirm_before_purchase" in text
+
+
+def test_a_deny_names_the_deciding_rule_and_what_would_change_it(policy: Policy) -> None:
+    inputs = vary(
+        baseline(policy),
+        evidence=(evidence(Provenance.AMBIENT),),
+        user=UserState(user_id="u", opted_out=True),
+    )
+    decision = inputs.decide(policy)
+    text = explain(decision)
+    first = text.splitlines()[0]
+    assert first.startswith("I made no offer, because evidence")
+    assert "'ambient'" in first
+    assert "It would have changed with:" in text
+    assert "opting back in" in text
+    assert "FORBID R5.evidence_provenance" in text
+    assert "FORBID R6.consent" in text
+
+
+def test_short_form_is_one_paragraph(policy: Policy) -> None:
+    decision = vary(baseline(policy), question=None, offer=None).decide(policy)
+    short = explain(decision, detail=False)
+    assert "\n" not in short
+    assert short.startswith(summary(decision))
+    assert "explicit product question" in short
