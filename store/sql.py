@@ -13,7 +13,7 @@ from typing import TextIO
 from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from policy.values import Decision
+from policy.values import Decision, UserState
 from speech.broadcast import PeerCapture
 from speech.windows import ListeningWindow
 from store import audit
@@ -276,7 +276,7 @@ class SqlStore(Store):
             payload = None if seq is None else audit.decision_payload(conn, seq=int(seq))
         return None if payload is None else decision_from_json(payload.get("decision"))
 
-    def user_state(self, *, user_id: str, session_id: str | None, now: datetime) -> object:
+    def user_state(self, *, user_id: str, session_id: str | None, now: datetime) -> UserState:
         """The user's state outside a turn (for inspection; decisions use ``turn``)."""
         _require_text(user_id, "user_id")
         with self._read() as conn:

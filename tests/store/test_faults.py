@@ -41,6 +41,7 @@ def committed(lines: str) -> list[tuple[str, bool]]:
     return [(p[0], p[1] == "1") for p in (line.split() for line in lines.splitlines()) if p]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_write_loses_no_committed_decision(store_url: str) -> None:
     open_store(store_url).close()  # migrate first, so the child starts appending at once
     child = appender(store_url, "--user", "user-1", "--prefix", "k")
@@ -66,6 +67,7 @@ def test_sigkill_mid_write_loses_no_committed_decision(store_url: str) -> None:
         store.close()
 
 
+@pytest.mark.slow
 def test_two_processes_keep_one_chain_and_the_cap(store_url: str, tmp_path: Path) -> None:
     cap, turns = 5, 25
     go = tmp_path / "go"
