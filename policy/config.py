@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
 from policy.errors import PolicyConfigError, PolicyError
 from policy.locale import available_locales, resolve_locale
+from policy.schema import PolicyModel
 from policy.validation import config_error
 from policy.values import CatalogEntry, Obligation, OfferKind
 
@@ -35,46 +36,6 @@ _PRICE = re.compile(
     r"[$€£¥₩]\s*\d|\d+[.,]\d\d\b|\b\d+\s*(?:dollars?|cents?|euros?|pounds?|won|bucks)\b|\d+\s*원",
     re.IGNORECASE,
 )
-_Text = Annotated[str, StringConstraints(min_length=1)]
-_Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
-
-DEFAULT_DISCLOSURE = "Sponsored."
-DEFAULT_CONFIRM = "Ask a yes/no question and wait for yes before starting any purchase flow."
-DEFAULT_NO_PRICE = "Do not say a price inside the upsell message."
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class _EntryModel(_Strict):
-    id: _Id
-    title: _Text
-    category: _Text
-    synonyms: list[_Text] = []
-    kind: Literal["spoken_deal", "in_skill_product"]
-    disclosure: _Text | None = None
-    pitch: str = ""
-    product_id: _Text | None = None
-
-
-class _CapsModel(_Strict):
-    per_session: int = Field(ge=0)
-    per_user_per_day: int = Field(ge=0)
-
-
-class _ObligationsModel(_Strict):
-    disclosure: _Text = DEFAULT_DISCLOSURE
-    confirm_before_purchase: _Text = DEFAULT_CONFIRM
-    no_price_in_upsell: _Text = DEFAULT_NO_PRICE
-
-
-class _PolicyModel(_Strict):
-    locales: list[_Text] = Field(min_length=1)
-    child_directed_skill: bool = False
-    caps: _CapsModel
-    obligations: _ObligationsModel = _ObligationsModel()
-    catalog: list[_EntryModel] = Field(min_length=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,14 +119,14 @@ def parse_policy(text: str, *, source: str) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyConfigError(source, None, f"expected TOML, got a syntax error: {exc}") from exc
     try:
-        model = _PolicyModel.model_validate(raw)
+        model = PolicyModel.model_validate(raw)
     except ValidationError as exc:
         raise config_error(source, exc) from exc
     _check(model, source)
     return _freeze(model, source)
 
 
-def _check(model: _PolicyModel, source: str) -> None:
+def _check(model: PolicyModel, source: str) -> None:
     """The checks that span fields: unique ids, product ids by kind, no prices, locales."""
     known = available_locales()
     for index, locale in enumerate(model.locales):
@@ -246,7 +207,7 @@ def _content_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _freeze(model: _PolicyModel, source: str) -> Policy:
+def _freeze(model: PolicyModel, source: str) -> Policy:
     texts = ObligationTexts(
         disclosure=model.obligations.disclosure,
         confirm_before_purchase=model.obligations.confirm_before_purchase,

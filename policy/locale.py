@@ -11,62 +11,18 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
 from policy.errors import PolicyConfigError, UnknownLocaleError
 from policy.patterns import Pattern, PatternError, compile_pattern
+from policy.schema import LocaleModel
 from policy.validation import config_error
 from policy.values import QuestionKind
 
 _LOCALE_NAME = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 _NON_WORD = re.compile(r"[^\w\s']+")
 _CLAUSE_BREAK = re.compile(r"[.?!;。？！]+")
-_Text = Annotated[str, StringConstraints(min_length=1)]
-_Kind = Literal["recommendation", "deal", "request", "availability", "price", "browse"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class _CueModel(_Strict):
-    kind: _Kind
-    needs_catalog_match: bool
-    patterns: list[_Text] = Field(min_length=1)
-
-
-class _CommandsModel(_Strict):
-    opt_out: list[_Text] = Field(min_length=1)
-    opt_in: list[_Text] = Field(min_length=1)
-    why: list[_Text] = Field(min_length=1)
-
-
-class _InflectionModel(_Strict):
-    suffix: _Text
-    replace: str = ""
-
-
-class _LocaleModel(_Strict):
-    locale: _Text
-    vocatives: list[_Text] = []
-    leading_fillers: list[_Text] = []
-    trailing_fillers: list[_Text] = []
-    negations: list[_Text] = []
-    negation_fragments: list[_Text] = []
-    reported_speech: list[_Text] = []
-    reported_speech_fragments: list[_Text] = []
-    topic_stopwords: list[_Text] = []
-    vague_topics: list[_Text] = []
-    topic_joiners: list[_Text] = []
-    contractions: dict[str, str] = {}
-    suffix_expansions: dict[str, str] = {}
-    inflections: list[_InflectionModel] = []
-    min_stem: int = Field(default=1, ge=1)
-    inflection_passes: int = Field(default=1, ge=1, le=3)
-    cues: list[_CueModel] = Field(min_length=1)
-    commands: _CommandsModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,13 +192,13 @@ def parse_locale(text: str, *, source: str) -> LocaleRules:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyConfigError(source, None, f"expected TOML, got a syntax error: {exc}") from exc
     try:
-        model = _LocaleModel.model_validate(raw)
+        model = LocaleModel.model_validate(raw)
     except ValidationError as exc:
         raise config_error(source, exc) from exc
     return _compile(model, source)
 
 
-def _compile(model: _LocaleModel, source: str) -> LocaleRules:
+def _compile(model: LocaleModel, source: str) -> LocaleRules:
     rules = LocaleRules(
         name=model.locale,
         vocatives=(),

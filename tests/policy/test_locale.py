@@ -1,0 +1,80 @@
+"""Locale files: the shipped ones compile, and bad locale data is a clear error."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+
+from policy.errors import PolicyConfigError
+from policy.locale import available_locales, load_locale, parse_locale, resolve_locale
+from policy.patterns import PatternError, compile_pattern
+from policy.schema import Kind
+from policy.values import QuestionKind
+
+MINIMAL = """
+locale = "xx-XX"
+[commands]
+opt_out = ["stop"]
+opt_in = ["start"]
+why = ["why"]
+[[cues]]
+kind = "deal"
+needs_catalog_match = false
+patterns = [{pattern!r}]
+"""
+
+
+def test_shipped_locales_compile() -> None:
+    assert available_locales() == ("en-US", "ko-KR")
+    for name in available_locales():
+        rules = load_locale(name)
+        assert rules.name == name
+        assert rules.cues and rules.commands
+
+
+def test_language_fallback() -> None:
+    assert resolve_locale("en-GB") == "en-US"
+    assert resolve_locale("en_AU") == "en-US"
+    assert resolve_locale("ko-KR") == "ko-KR"
+
+
+def test_kinds_in_the_schema_are_the_question_kinds() -> None:
+    assert set(typing.get_args(Kind)) == {kind.value for kind in QuestionKind}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("{topic} and {topic}", "expected at most one {topic}"),
+        ("deals on (coffee|tea", "expected balanced brackets"),
+        ("deals on [|coffee] {topic}", "expected non-empty alternatives"),
+        ("do you have deals", "expected one {topic} for kind 'deal'"),
+    ],
+)
+def test_bad_patterns_name_the_field(pattern: str, message: str) -> None:
+    with pytest.raises(PolicyConfigError) as caught:
+        parse_locale(MINIMAL.format(pattern=pattern), source="xx.toml")
+    assert str(caught.value).startswith("xx.toml: cues[0].patterns[0]: ")
+    assert message in str(caught.value)
+
+
+def test_bad_locale_fields_name_the_field() -> None:
+    text = MINIMAL.format(pattern="deals on {topic}").replace('kind = "deal"', 'kind = "gossip"')
+    with pytest.raises(PolicyConfigError, match=r"xx.toml: cues\[0\].kind: expected one of"):
+        parse_locale(text, source="xx.toml")
+    with pytest.raises(PolicyConfigError, match="expected TOML"):
+        parse_locale("locale = ", source="xx.toml")
+
+
+def test_pattern_language() -> None:
+    rules = load_locale("en-US")
+    pattern = compile_pattern("(do|does) you have [any] deals on {topic}", rules.normalise)
+    assert pattern.match("do you have deals on running shoes") == "running shoes"
+    assert pattern.match("does you have any deals on tea") == "tea"
+    assert pattern.match("do you have deals on") is None
+    assert pattern.match("so do you have deals on tea") is None
+    contraction = compile_pattern("don't recommend anything", rules.normalise)
+    assert contraction.match("do not recommend anything") == ""
+    with pytest.raises(PatternError):
+        compile_pattern("", rules.normalise)
