@@ -65,8 +65,9 @@ class Policy:
     locales: tuple[str, ...]
     child_directed_skill: bool
     obligations: ObligationTexts
-    hash: str
-    """sha256 hex of the canonical JSON of the policy's content (not of its formatting)."""
+    hash: str = field(init=False)
+    """sha256 hex of the canonical JSON of the policy's content (not of its formatting);
+    computed from the fields, so it always matches them."""
     source: str = field(default="<memory>", compare=False)
     _by_id: Mapping[str, CatalogEntry] = field(init=False, compare=False, hash=False, repr=False)
     _offer_obligations: Mapping[str, tuple[Obligation, ...]] = field(
@@ -86,6 +87,10 @@ class Policy:
                 for entry in self.catalog
             }
         )
+        content_hash = _content_hash(
+            self.catalog, self.caps, self.locales, self.child_directed_skill, self.obligations
+        )
+        object.__setattr__(self, "hash", content_hash)
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_offer_obligations", obligations)
 
@@ -234,7 +239,6 @@ def _freeze(model: PolicyModel, source: str) -> Policy:
         locales=locales,
         child_directed_skill=model.child_directed_skill,
         obligations=texts,
-        hash=_content_hash(catalog, caps, locales, model.child_directed_skill, texts),
         source=source,
     )
 

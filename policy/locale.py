@@ -157,6 +157,7 @@ def _has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
     return any(f" {phrase} " in padded for phrase in phrases)
 
 
+@functools.cache
 def available_locales() -> tuple[str, ...]:
     """The locales that have a data file, sorted."""
     folder = resources.files("policy.locales")

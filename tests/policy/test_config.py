@@ -61,44 +61,46 @@ def test_hash_covers_content_not_formatting() -> None:
     assert parse_policy(changed, source="c").hash != base
 
 
-# Small alphabets with the characters TOML must escape (quotes, backslash, newline, DEL).
-words = st.text(alphabet="abc xyz커피", min_size=1, max_size=8).filter(str.strip)
-safe_text = st.text(alphabet='ab "\\\n\t\x7f\u00e9헤드폰', max_size=10)
+# Texts with what TOML must escape (quotes, backslash, newline, tab, DEL) and non-ASCII.
+TEXTS = [
+    "coffee",
+    'say "hi"',
+    "back\\slash",
+    "two\nlines",
+    "tab\there",
+    "del\x7f",
+    "커피 원두",
+    "é",
+]
+ENTRY_POOL = [
+    CatalogEntry(
+        id=f"entry-{n}",
+        title=TEXTS[n % len(TEXTS)],
+        category=TEXTS[(n // 2) % len(TEXTS)],
+        synonyms=tuple(TEXTS[: n % 4]),
+        kind=kind,
+        disclosure=TEXTS[(n + 3) % len(TEXTS)],
+        pitch="" if n % 3 == 0 else TEXTS[(n + 5) % len(TEXTS)],
+        product_id=f"amzn1.adg.product.{n}" if kind is OfferKind.IN_SKILL_PRODUCT else None,
+    )
+    for n in range(40)
+    for kind in OfferKind
+]
 
 
 @st.composite
 def policies(draw: st.DrawFn) -> Policy:
-    count = draw(st.integers(1, 4))
-    catalog = []
-    for index in range(count):
-        kind = draw(st.sampled_from(OfferKind))
-        catalog.append(
-            CatalogEntry(
-                id=f"entry-{index}",
-                title=draw(words),
-                category=draw(words),
-                synonyms=tuple(draw(st.lists(words, max_size=3))),
-                kind=kind,
-                disclosure=draw(safe_text.filter(str.strip)) if draw(st.booleans()) else "Ad.",
-                pitch=draw(safe_text),
-                product_id=f"amzn1.adg.product.{index}"
-                if kind is OfferKind.IN_SKILL_PRODUCT
-                else None,
-            )
-        )
-    text = dump_policy(
-        Policy(
-            catalog=tuple(catalog),
-            caps=Caps(draw(st.integers(0, 9)), draw(st.integers(0, 99))),
-            locales=tuple(
-                draw(st.lists(st.sampled_from(["en-US", "ko-KR"]), min_size=1, max_size=2))
-            ),
-            child_directed_skill=draw(st.booleans()),
-            obligations=ObligationTexts(draw(words), draw(words), draw(words)),
-            hash="",
-        )
+    picks = draw(
+        st.lists(st.sampled_from(ENTRY_POOL), min_size=1, max_size=4, unique_by=lambda e: e.id)
     )
-    return parse_policy(text, source="generated")
+    texts = st.sampled_from(TEXTS)
+    return Policy(
+        catalog=tuple(picks),
+        caps=Caps(draw(st.integers(0, 9)), draw(st.integers(0, 99))),
+        locales=draw(st.sampled_from([("en-US",), ("ko-KR",), ("en-US", "ko-KR")])),
+        child_directed_skill=draw(st.booleans()),
+        obligations=ObligationTexts(draw(texts), draw(texts), draw(texts)),
+    )
 
 
 @settings(max_examples=1000, deadline=None)
