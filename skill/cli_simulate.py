@@ -78,7 +78,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     try:
         report = _simulate(args, err)
     except (SkillError, PolicyError, SpeechError, StoreError) as exc:
-        err.write(f"askfirst simulate: {exc}\n")
+        message = str(exc)
+        if not message.startswith(str(args.file)):
+            message = f"{args.file}: {message}"
+        err.write(f"askfirst simulate: {message}\n")
         return 2
     if args.json:
         for line in json_lines(report):

@@ -195,7 +195,24 @@ def _load_yaml(text: str, path: Path) -> LoadedScenario:
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, path, root)) from exc
     lines = tuple(_line_of(root, ("events", index)) or 0 for index in range(len(scenario.events)))
-    return LoadedScenario(scenario=scenario, source=path, lines=lines)
+    return _checked(LoadedScenario(scenario=scenario, source=path, lines=lines))
+
+
+def _checked(loaded: LoadedScenario) -> LoadedScenario:
+    """Refuse a scenario whose policy or audio files are missing, before anything runs."""
+    if loaded.scenario.policy is not None and not loaded.resolve(loaded.scenario.policy).is_file():
+        raise ScenarioError(
+            f"{loaded.source}: policy: expected a policy file, got "
+            f"{str(loaded.resolve(loaded.scenario.policy))!r}, which does not exist"
+        )
+    for index, event in enumerate(loaded.scenario.events):
+        if event.audio is not None and not loaded.resolve(event.audio).is_file():
+            raise ScenarioError(
+                f"{loaded.source}: line {loaded.lines[index]}: event {index}: "
+                f"events[{index}].audio: expected a WAV file, got "
+                f"{str(loaded.resolve(event.audio))!r}, which does not exist"
+            )
+    return loaded
 
 
 def _load_jsonl(text: str, path: Path) -> LoadedScenario:
@@ -226,7 +243,7 @@ def _load_jsonl(text: str, path: Path) -> LoadedScenario:
     if not events:
         raise ScenarioError(f"{path}: expected at least one event line, got an empty file")
     scenario = Scenario(name=path.stem, events=events)
-    return LoadedScenario(scenario=scenario, source=path, lines=tuple(lines))
+    return _checked(LoadedScenario(scenario=scenario, source=path, lines=tuple(lines)))
 
 
 def _describe(error: ValidationError, path: Path, root: yaml.Node | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,14 +68,21 @@ class InProcess(Backend):
         if policy_path is None and scenario.policy is not None:
             policy_path = loaded.resolve(scenario.policy)
         policy = load_policy(policy_path or settings.policy_path)
-        temp: tempfile.TemporaryDirectory[str] | None = None
-        if store_url is None:
-            temp = tempfile.TemporaryDirectory(prefix="askfirst-sim-")
-            store_url = f"sqlite:///{Path(temp.name) / 'simulation.db'}"
-        store = open_store(store_url, retention=timedelta(days=settings.retention_days))
         owns_transcribers = transcribers is None
         if transcribers is None:
             transcribers = _load_models(loaded, settings)
+        temp: tempfile.TemporaryDirectory[str] | None = None
+        if store_url is None:
+            temp = tempfile.TemporaryDirectory(prefix="askfirst-sim-", dir=_scratch_dir())
+            store_url = f"sqlite:///{Path(temp.name) / 'simulation.db'}"
+        try:
+            store = open_store(store_url, retention=timedelta(days=settings.retention_days))
+        except BaseException:
+            if temp is not None:
+                temp.cleanup()
+            if owns_transcribers:
+                transcribers.close()
+            raise
         clock = VirtualClock(datetime.now(UTC))
         pipeline = Pipeline(
             policy=policy,
@@ -184,6 +192,12 @@ class InProcess(Backend):
             self._temp.cleanup()
 
 
+def _scratch_dir() -> str | None:
+    """A RAM-backed directory when there is one: a simulation's store is thrown away anyway."""
+    shm = Path("/dev/shm")  # noqa: S108 - only ever the parent of a private mkdtemp directory
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def _load_models(loaded: LoadedScenario, settings: Settings) -> TranscriberSet:
     """Load the Vosk models for the locales the scenario has audio in (and no others)."""
     wanted = {
@@ -194,7 +208,6 @@ def _load_models(loaded: LoadedScenario, settings: Settings) -> TranscriberSet:
     if not wanted:
         return TranscriberSet()
     from speech.models import find_model
-
     from speech.vosk_engine import VoskTranscriber
 
     configured = settings.model_dirs()

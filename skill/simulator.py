@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from policy.errors import PolicyError
+from skill.errors import SkillError
 from skill.scenario import Event, Expect, LoadedScenario, ScenarioError
+from speech.errors import SpeechError
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -159,51 +163,83 @@ def simulate(
     heard: dict[int, object] = {}
     last_decision: dict[str, str] = {}
     outcomes: list[Outcome] = []
-    for index, event in enumerate(scenario.events):
-        now = t0 + timedelta(seconds=event.at)
-        backend.set_clock(now)
-        user = _user(loaded, event)
-        result: dict[str, Any] | None = None
-        if index in spoken:
-            for later in _look_ahead(loaded, index, broadcast_window_seconds):
-                if later not in heard:
-                    heard[later] = backend.hear(spoken[later])
-            result = backend.decide(heard.pop(index))
-        elif event.intent is not None:
-            result = backend.intent(
-                event=event,
-                at=now,
-                user_id=user,
-                locale=event.locale or scenario.locale,
-                lat=_limit_ad_tracking(loaded, event, user),
+    window = broadcast_window_seconds
+    for index in range(len(scenario.events)):
+        try:
+            outcomes.append(
+                _play(
+                    loaded,
+                    index,
+                    backend=backend,
+                    t0=t0,
+                    spoken=spoken,
+                    heard=heard,
+                    last_decision=last_decision,
+                    window=window,
+                )
             )
-        elif event.assistant_asks is not None:
-            backend.assistant_asked(device_id=event.device, prompt_ended_at=now)
-        elif event.decline is not None:
-            who = user or f"device:{event.device}"
-            backend.declined(
-                device_id=event.device,
-                user_id=who,
-                offer_id=event.decline,
-                decision_id=last_decision.get(who),
-            )
-        if result is not None and result.get("offer"):
-            last_decision[user or f"device:{event.device}"] = str(result["decision"]["id"])
-        failures = () if event.expect is None or result is None else _check(event.expect, result)
-        where = f"event {index} (line {loaded.lines[index]}, at {event.at:g}s, {event.device})"
-        outcomes.append(
-            Outcome(
-                index=index,
-                line=loaded.lines[index],
-                event=event,
-                user=user,
-                result=result,
-                failures=tuple(f"{where}: {failure}" for failure in failures),
-            )
-        )
+        except (SkillError, SpeechError, PolicyError, StoreError) as exc:
+            raise ScenarioError(
+                f"{loaded.source}: line {loaded.lines[index]}: event {index}: {exc}"
+            ) from exc
         if progress is not None:
             progress(1)
     return Report(loaded=loaded, outcomes=tuple(outcomes))
+
+
+def _play(
+    loaded: LoadedScenario,
+    index: int,
+    *,
+    backend: Backend,
+    t0: datetime,
+    spoken: Mapping[int, Spoken],
+    heard: dict[int, object],
+    last_decision: dict[str, str],
+    window: float,
+) -> Outcome:
+    """Play one event."""
+    scenario = loaded.scenario
+    event = scenario.events[index]
+    now = t0 + timedelta(seconds=event.at)
+    backend.set_clock(now)
+    user = _user(loaded, event)
+    result: dict[str, Any] | None = None
+    if index in spoken:
+        for later in _look_ahead(loaded, index, window):
+            if later not in heard:
+                heard[later] = backend.hear(spoken[later])
+        result = backend.decide(heard.pop(index))
+    elif event.intent is not None:
+        result = backend.intent(
+            event=event,
+            at=now,
+            user_id=user,
+            locale=event.locale or scenario.locale,
+            lat=_limit_ad_tracking(loaded, event, user),
+        )
+    elif event.assistant_asks is not None:
+        backend.assistant_asked(device_id=event.device, prompt_ended_at=now)
+    elif event.decline is not None:
+        who = user or f"device:{event.device}"
+        backend.declined(
+            device_id=event.device,
+            user_id=who,
+            offer_id=event.decline,
+            decision_id=last_decision.get(who),
+        )
+    if result is not None and result.get("offer"):
+        last_decision[user or f"device:{event.device}"] = str(result["decision"]["id"])
+    failures = () if event.expect is None or result is None else _check(event.expect, result)
+    where = f"event {index} (line {loaded.lines[index]}, at {event.at:g}s, {event.device})"
+    return Outcome(
+        index=index,
+        line=loaded.lines[index],
+        event=event,
+        user=user,
+        result=result,
+        failures=tuple(f"{where}: {failure}" for failure in failures),
+    )
 
 
 def _look_ahead(loaded: LoadedScenario, index: int, window: float) -> Iterator[int]:
