@@ -194,12 +194,14 @@ def _frequency_cap(f: Facts) -> RuleResult:
     if user.offers_this_session >= caps.per_session:
         return _forbid(
             "R9.frequency_cap",
-            f"{user.offers_this_session} offer(s) this session, the cap is {caps.per_session}",
+            f"the session cap of {caps.per_session} offer(s) is reached "
+            f"({user.offers_this_session} so far)",
         )
     if user.offers_today >= caps.per_user_per_day:
         return _forbid(
             "R9.frequency_cap",
-            f"{user.offers_today} offer(s) today, the daily cap is {caps.per_user_per_day}",
+            f"the daily cap of {caps.per_user_per_day} offer(s) is reached "
+            f"({user.offers_today} so far today)",
         )
     return _R9_PASS
 
