@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -124,6 +125,7 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
         return simulate(
             loaded,
             backend,
+            start=datetime.now(UTC).replace(microsecond=0) if args.url else None,
             broadcast_window_seconds=settings.broadcast_window_seconds,
             progress=None if bar is None else bar.update,
         )

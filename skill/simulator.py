@@ -149,9 +149,13 @@ def simulate(
     broadcast_window_seconds: float = 1.5,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Play every event of ``loaded`` through ``backend``; never stops at a failed expectation."""
+    """Play every event of ``loaded`` through ``backend``; never stops at a failed expectation.
+
+    ``start`` is the time of ``at: 0`` (default :func:`default_start`; a server over HTTP gets
+    the real current time, so its own clock agrees).
+    """
     scenario = loaded.scenario
-    t0 = start or datetime.now(UTC).replace(microsecond=0)
+    t0 = start or default_start(datetime.now(UTC))
     for name, profile in scenario.users.items():
         if profile.child_profile:
             backend.set_child_profile(name)
@@ -240,6 +244,11 @@ def _play(
         result=result,
         failures=tuple(f"{where}: {failure}" for failure in failures),
     )
+
+
+def default_start(now: datetime) -> datetime:
+    """01:00 UTC of ``now``'s day: a scenario of up to 23 hours stays within one day's caps."""
+    return now.astimezone(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
 
 
 def _look_ahead(loaded: LoadedScenario, index: int, window: float) -> Iterator[int]:
