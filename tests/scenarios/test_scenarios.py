@@ -207,3 +207,25 @@ def test_a_jsonl_batch_of_thousands_of_events(tmp_path: Path, settings: Settings
     assert len(report.outcomes) == count
     offers = sum(1 for o in report.outcomes if o.result and o.result["offer"])
     assert 0 < offers <= count // 2, f"{offers} offers in {count} events ({elapsed:.1f} s)"
+
+
+def test_colour_only_when_asked_or_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    asked = str(EXAMPLES / "asked.yaml")
+    assert main(["simulate", "--color", "always", asked]) == 0
+    assert "\033[32mprompted\033[0m" in capsys.readouterr().out
+    assert main(["simulate", asked]) == 0  # captured output is not a terminal
+    assert "\033[" not in capsys.readouterr().out
+
+
+def test_verbose_shows_every_rule_and_quiet_only_the_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asked = str(EXAMPLES / "asked.yaml")
+    assert main(["simulate", "-v", asked]) == 0
+    verbose = capsys.readouterr().out
+    assert "R10.limit_ad_tracking" in verbose and "R5.evidence_provenance" in verbose
+    assert main(["simulate", "-q", asked]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "2 events, 2 turns: 1 ambient, 1 offer made",
+        "all 2 expectations held",
+    ]
