@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -276,6 +276,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per closed-loop run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests/s")
+    parser.add_argument("--low-rate", type=float, default=50.0, help="second open-loop rate")
     parser.add_argument("--open-seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
@@ -312,47 +313,43 @@ def main() -> int:
             str(app_port),
             *shape,
         ]
-        closed = {"connections": args.connections, "seconds": args.seconds, "limit": args.limit}
-        hello: Request = ("GET", "/hello", None, {})
-        with running(hello_cmd, hello_port, environ, folder / "hello.log"):
-            results.append(closed_loop("hello (baseline)", hello_port, lambda i: hello, **closed))
+        rates = sorted({args.rate, args.low_rate}, reverse=True)
+
+        def measure(name: str, port: int, requests_for: Callable[[int], Sequence[Request]]) -> None:
+            """A closed-loop run, then an open-loop run at each rate; fresh requests for each."""
+            reqs = requests_for(args.limit)
             results.append(
-                open_loop(
-                    "hello (baseline)",
-                    hello_port,
-                    lambda i: hello,
-                    rate=args.rate,
-                    seconds=args.open_seconds,
+                closed_loop(
+                    name,
+                    port,
+                    reqs.__getitem__,
                     connections=args.connections,
+                    seconds=args.seconds,
+                    limit=len(reqs),
                 )
             )
-        with running(app_cmd, app_port, environ, folder / "askfirst.log"):
-            for label, question in (("/alexa LaunchRequest", False), ("/alexa DealQuestion", True)):
-                reqs = alexa_requests(ca, args.limit, question=question)
-                results.append(closed_loop(label, app_port, reqs.__getitem__, **closed))
-                paced = alexa_requests(ca, int(args.rate * args.open_seconds), question=question)
+            for rate in rates:
+                paced = requests_for(int(rate * args.open_seconds))
                 results.append(
                     open_loop(
-                        label,
-                        app_port,
+                        name,
+                        port,
                         paced.__getitem__,
-                        rate=args.rate,
+                        rate=rate,
                         seconds=args.open_seconds,
                         connections=args.connections,
                     )
                 )
-            text = utterance_request()
-            results.append(closed_loop("/v1/utterances text", app_port, lambda i: text, **closed))
-            results.append(
-                open_loop(
-                    "/v1/utterances text",
-                    app_port,
-                    lambda i: text,
-                    rate=args.rate,
-                    seconds=args.open_seconds,
-                    connections=args.connections,
-                )
+
+        hello: Request = ("GET", "/hello", None, {})
+        with running(hello_cmd, hello_port, environ, folder / "hello.log"):
+            measure("hello (baseline)", hello_port, lambda n: [hello] * n)
+        with running(app_cmd, app_port, environ, folder / "askfirst.log"):
+            measure(
+                "/alexa LaunchRequest", app_port, lambda n: alexa_requests(ca, n, question=False)
             )
+            measure("/alexa DealQuestion", app_port, lambda n: alexa_requests(ca, n, question=True))
+            measure("/v1/utterances text", app_port, lambda n: [utterance_request()] * n)
     base = {r.shape: r for r in results if r.name.startswith("hello")}
     print(
         f"gunicorn {args.workers} workers x {args.threads} threads, {os.cpu_count()} cores, "
