@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, request
 
 from skill import http_errors, replies
 from skill.alexa import MAX_RESPONSE_BYTES, AlexaEndpoint
+from skill.alexa_facts import read_facts
 from skill.alexa_verify import AlexaVerifier, normalize_cert_url
 from skill.certs import CertificateFetcher, http_fetcher, load_trust_roots
 from skill.device_api import blueprint, decode_json
@@ -111,8 +112,6 @@ def _raw_body(limit: int) -> bytes:
 
 def _check_application(body: Mapping[str, object], skill_ids: list[str]) -> None:
     """With verification off the application id is still checked (a cheap guard)."""
-    from skill.alexa_facts import read_facts
-
     app_id = read_facts(body).application_id
     if app_id not in skill_ids:
         raise VerificationError(f"applicationId: expected one of {skill_ids!r}, got {app_id!r}")
