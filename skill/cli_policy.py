@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TextIO
 
 from policy.config import load_policy
-
 from policy.errors import PolicyError
 
 

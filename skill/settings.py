@@ -8,10 +8,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from policy.config import EXAMPLE_POLICY_PATH
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from policy.config import EXAMPLE_POLICY_PATH
 from skill.errors import SkillError
 
 

@@ -7,9 +7,8 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from speech.transcriber import Transcriber
-
 from skill.errors import SkillError
+from speech.transcriber import Transcriber
 
 logger = logging.getLogger(__name__)
 

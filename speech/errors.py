@@ -16,7 +16,7 @@ class SpeechError(Exception):
 
 
 class AudioError(SpeechError):
-    """Audio that is not what askfirst accepts; the message says what was expected and what arrived."""
+    """Audio askfirst does not accept; the message says what was expected and what arrived."""
 
     code = "bad_audio"
 
