@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, or_, select, update
 
 from store.chain import (
     ChainVerifier,
@@ -22,6 +22,7 @@ from store.chain import (
 )
 from store.errors import BadValueError
 from store.schema import audit_log, chain_head, decisions
+from store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,36 @@ class Appended:
     hash: str
 
 
-def append(
-    conn: Connection,
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A record ready to append; its canonical payload and digest are computed before any lock."""
+
+    kind: str
+    at: str
+    body: str
+    """The canonical payload text (erasable; the chain commits to its digest)."""
+    digest: str
+    user_id: str | None = None
+    decision_id: str | None = None
+    permit: bool | None = None
+    rule: str | None = None
+    policy_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionIndex:
+    """The ``decisions`` row written with a decision record (caps and look-ups read it)."""
+
+    id: str
+    user_id: str
+    session_id: str | None
+    utterance_id: str
+    at: str
+    permit: bool
+    has_offer: bool
+
+
+def entry(
     *,
     kind: str,
     at: str,
@@ -45,40 +74,120 @@ def append(
     permit: bool | None = None,
     rule: str | None = None,
     policy_hash: str | None = None,
-) -> Appended:
-    """Append one record after the chain head, holding the head row's lock until commit."""
-    head = conn.execute(
-        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
-    ).one()
+) -> Entry:
+    """Serialise and digest ``payload`` (pure; do it before taking locks)."""
     body = canonical(payload)
-    link = Link(
-        seq=int(head.seq) + 1,
-        at=at,
+    return Entry(
         kind=kind,
+        at=at,
+        body=body,
         digest=digest_of(body),
+        user_id=user_id,
         decision_id=decision_id,
         permit=permit,
         rule=rule,
         policy_hash=policy_hash,
     )
-    new_hash = link_hash(str(head.hash), link)
-    conn.execute(
-        insert(audit_log).values(
-            seq=link.seq,
-            at=link.at,
-            kind=link.kind,
-            digest=link.digest,
-            decision_id=link.decision_id,
-            permit=link.permit,
-            rule=link.rule,
-            policy_hash=link.policy_hash,
-            hash=new_hash,
-            payload=body,
-            erased_by=None,
-            user_id=user_id,
-        )
+
+
+HEAD_FOR_APPEND = Sql.of(
+    "SELECT seq, hash FROM chain_head WHERE id = 1",
+    postgresql="SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE",
+)
+"""On PostgreSQL the head row's lock serialises appends until commit; SQLite's BEGIN IMMEDIATE
+already holds the database's single write lock."""
+
+INSERT_RECORD = Sql.of(
+    """
+    INSERT INTO audit_log (seq, at, kind, digest, decision_id, permit, rule, policy_hash, hash,
+                           payload, erased_by, user_id)
+    VALUES (:seq, :at, :kind, :digest, :decision_id, :permit, :rule, :policy_hash, :hash,
+            :payload, NULL, :user_id)
+    """
+)
+MOVE_HEAD = Sql.of("UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1")
+INSERT_DECISION = Sql.of(
+    """
+    INSERT INTO decisions (id, seq, user_id, session_id, utterance_id, at, permit, has_offer)
+    VALUES (:d_id, :seq, :d_user_id, :d_session_id, :d_utterance_id, :at, :d_permit,
+            :d_has_offer)
+    """
+)
+PG_APPEND = Sql.of(
+    "SELECT 'PostgreSQL only'",
+    postgresql="""
+    WITH moved AS (UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1)
+    INSERT INTO audit_log (seq, at, kind, digest, decision_id, permit, rule, policy_hash, hash,
+                           payload, erased_by, user_id)
+    VALUES (:seq, :at, :kind, :digest, :decision_id, :permit, :rule, :policy_hash, :hash,
+            :payload, NULL, :user_id)
+    """,
+)
+"""PostgreSQL: MOVE_HEAD and INSERT_RECORD in one round trip, inside the head lock."""
+PG_APPEND_DECISION = Sql.of(
+    "SELECT 'PostgreSQL only'",
+    postgresql="""
+    WITH moved AS (UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1),
+    logged AS (
+      INSERT INTO audit_log (seq, at, kind, digest, decision_id, permit, rule, policy_hash,
+                             hash, payload, erased_by, user_id)
+      VALUES (:seq, :at, :kind, :digest, :decision_id, :permit, :rule, :policy_hash, :hash,
+              :payload, NULL, :user_id)
     )
-    conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=link.seq, hash=new_hash))
+    INSERT INTO decisions (id, seq, user_id, session_id, utterance_id, at, permit, has_offer)
+    VALUES (:d_id, :seq, :d_user_id, :d_session_id, :d_utterance_id, :at, :d_permit,
+            :d_has_offer)
+    """,
+)
+"""PostgreSQL: PG_APPEND and INSERT_DECISION in one round trip."""
+
+
+def append(conn: Connection, record: Entry, *, index: DecisionIndex | None = None) -> Appended:
+    """Append one record after the chain head (and its decision index row), in the caller's
+    transaction. On PostgreSQL this takes the head row's lock, held until commit: call it as
+    late in the transaction as possible."""
+    what = f"appending a {record.kind!r} audit record"
+    (head_row,) = run(conn, HEAD_FOR_APPEND, {}, what=what)
+    link = Link(
+        seq=int(head_row[0]) + 1,
+        at=record.at,
+        kind=record.kind,
+        digest=record.digest,
+        decision_id=record.decision_id,
+        permit=record.permit,
+        rule=record.rule,
+        policy_hash=record.policy_hash,
+    )
+    new_hash = link_hash(str(head_row[1]), link)
+    params: dict[str, Any] = {
+        "seq": link.seq,
+        "at": link.at,
+        "kind": link.kind,
+        "digest": link.digest,
+        "decision_id": link.decision_id,
+        "permit": link.permit,
+        "rule": link.rule,
+        "policy_hash": link.policy_hash,
+        "hash": new_hash,
+        "payload": record.body,
+        "user_id": record.user_id,
+    }
+    if index is not None:
+        params.update(
+            d_id=index.id,
+            d_user_id=index.user_id,
+            d_session_id=index.session_id,
+            d_utterance_id=index.utterance_id,
+            d_permit=index.permit,
+            d_has_offer=index.has_offer,
+        )
+    if conn.dialect.name == "postgresql":
+        run(conn, PG_APPEND if index is None else PG_APPEND_DECISION, params, what=what)
+    else:
+        run(conn, INSERT_RECORD, params, what=what)
+        run(conn, MOVE_HEAD, params, what=what)
+        if index is not None:
+            run(conn, INSERT_DECISION, params, what=what)
     return Appended(seq=link.seq, hash=new_hash)
 
 

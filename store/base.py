@@ -47,6 +47,10 @@ class TurnTx(ABC):
     def set_opt_out(self, opted_out: bool) -> None:
         """Opt the user out of (or back into) offers; audited."""
 
+    @abstractmethod
+    def open_window(self, window: ListeningWindow) -> None:
+        """Open a listening window in this turn's transaction (as ``Store.put_window``)."""
+
 
 class Store(ABC):
     """Persistent state shared by every server instance, and the tamper-evident audit log."""
@@ -135,6 +139,11 @@ def open_store(
     lock_timeout: float = 5.0,
 ) -> Store:
     """Open ("sqlite:///FILE" or "postgresql://...") and migrate the schema.
+
+    SQLite commits with ``synchronous=FULL`` (every commit reaches the disk before it returns);
+    ``sqlite:///FILE?synchronous=normal`` trades that for speed: in WAL mode a commit then
+    survives a crash or SIGKILL of the process but the last commits may be lost on power loss
+    or an OS crash (the audit chain stays valid, it only ends earlier).
 
     Raises StoreUnavailable when the database cannot be reached, BadValueError for a bad URL.
     """

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from store.errors import BadValueError, ConflictError, StoreUnavailable
+from store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,12 @@ def driver_url(url: str) -> str:
     )
 
 
+SYNCHRONOUS = ("full", "normal")
+"""SQLite ``synchronous`` levels a store URL may ask for (``?synchronous=normal``); FULL is the
+default. With WAL, NORMAL skips the fsync at each commit: a commit survives the process being
+killed, but the last commits may be lost if the machine loses power or the OS crashes."""
+
+
 def make_engine(url: str, *, lock_timeout: float) -> Engine:
     """A pooled engine; SQLite in WAL mode with BEGIN IMMEDIATE for write transactions."""
     target = driver_url(url)
@@ -51,8 +60,25 @@ def make_engine(url: str, *, lock_timeout: float) -> Engine:
         parsed = make_url(target)
     except ArgumentError as e:
         raise BadValueError(f"store url: could not parse {url!r}: {e}") from e
+    synchronous = parsed.query.get("synchronous")
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(target, lock_timeout=lock_timeout)
+        if synchronous is None:
+            synchronous = "full"
+        if not isinstance(synchronous, str) or synchronous.lower() not in SYNCHRONOUS:
+            raise BadValueError(
+                f"store url: expected synchronous to be one of {list(SYNCHRONOUS)!r}, "
+                f"got {synchronous!r} in {url!r}"
+            )
+        return _sqlite_engine(
+            parsed.difference_update_query(["synchronous"]),
+            lock_timeout=lock_timeout,
+            synchronous=synchronous.upper(),
+        )
+    if synchronous is not None:
+        raise BadValueError(
+            f"store url: 'synchronous' is a SQLite setting, got it in a PostgreSQL URL {url!r} "
+            "(PostgreSQL durability is the server's synchronous_commit)"
+        )
     millis = max(1, int(lock_timeout * 1000))
     options = f"-c lock_timeout={millis} -c idle_in_transaction_session_timeout=60000"
     extra = parsed.query.get("options")
@@ -65,7 +91,7 @@ def make_engine(url: str, *, lock_timeout: float) -> Engine:
     )
 
 
-def _sqlite_engine(target: str, *, lock_timeout: float) -> Engine:
+def _sqlite_engine(target: URL, *, lock_timeout: float, synchronous: str) -> Engine:
     engine = create_engine(
         target,
         connect_args={"timeout": lock_timeout, "check_same_thread": False},
@@ -77,7 +103,7 @@ def _sqlite_engine(target: str, *, lock_timeout: float) -> Engine:
         cur = dbapi_conn.cursor()
         try:
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute(f"PRAGMA busy_timeout={max(1, int(lock_timeout * 1000))}")
         finally:
             cur.close()
@@ -98,10 +124,56 @@ def lock_key(kind: str, name: str) -> int:
     return int.from_bytes(raw, "big", signed=True)
 
 
+LOCK_USER = Sql.of("SELECT 1", postgresql="SELECT pg_advisory_xact_lock(:k)")
+
+
 def lock_user(conn: Connection, user_id: str) -> None:
     """Serialise transactions for one user (PostgreSQL advisory lock; SQLite writers are serial)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("user", user_id)})
+        run(conn, LOCK_USER, {"k": lock_key("user", user_id)}, what="locking the user")
+
+
+class WriterGate:
+    """Lets one thread of this process at a time open a SQLite write transaction.
+
+    SQLite has one write lock per database; a connection that finds it taken sleeps in SQLite's
+    busy handler, which backs off in steps up to 100 ms and so leaves the lock idle while
+    writers sleep. Threads of one process instead queue here and wake the moment the lock is
+    released; only one per process then competes for SQLite's lock. Waiting is bounded by the
+    lock timeout, after which the write fails closed (StoreUnavailable).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self, *, timeout: float) -> Iterator[None]:
+        if not self._lock.acquire(timeout=timeout):
+            raise StoreUnavailable(
+                f"writing: expected the database's write lock within {timeout:g} s, "
+                "got it still held by another thread of this process"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+_GATES: dict[str, WriterGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def writer_gate(engine: Engine) -> WriterGate | None:
+    """The process-wide gate for the engine's SQLite file (shared by every store on that file);
+    None for PostgreSQL, whose row and advisory locks queue waiters themselves."""
+    if engine.dialect.name != "sqlite":
+        return None
+    key = os.path.realpath(engine.url.database or "")
+    with _GATES_LOCK:
+        gate = _GATES.get(key)
+        if gate is None:
+            gate = _GATES[key] = WriterGate()
+        return gate
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -22,7 +22,7 @@ from store.base import Store
 from store.chain import Checkpoint, VerifyReport
 from store.checkpoint import read_checkpoint, write_checkpoint
 from store.codec import decision_from_json
-from store.engine import READ_ONLY, db_errors, lock_user, make_engine
+from store.engine import READ_ONLY, db_errors, lock_user, make_engine, writer_gate
 from store.errors import BadValueError, StoreError
 from store.schema import (
     audit_log,
@@ -35,9 +35,9 @@ from store.schema import (
     peers,
     users,
     utterances,
-    windows,
 )
 from store.turn import SqlTurn, read_user_state, write_consent
+from store.windows import put_window, take_window
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class SqlStore(Store):
         self._checkpoint_every = checkpoint_every
         self._retention = retention
         self._engine = make_engine(url, lock_timeout=lock_timeout)
+        self._gate = writer_gate(self._engine)
+        self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
         try:
             with self._write() as conn, db_errors(f"opening the store ({self.dialect})"):
@@ -82,7 +84,12 @@ class SqlStore(Store):
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with db_errors("writing"), self._engine.connect() as conn, conn.begin():
+        with (
+            nullcontext() if self._gate is None else self._gate.hold(timeout=self._lock_timeout),
+            db_errors("writing"),
+            self._engine.connect() as conn,
+            conn.begin(),
+        ):
             yield conn
 
     @contextmanager
@@ -155,11 +162,13 @@ class SqlStore(Store):
             )
             done = audit.append(
                 conn,
-                kind="declined",
-                at=at,
-                payload={"user_id": user_id, "offer_id": offer_id, "decision_id": decision_id},
-                user_id=user_id,
-                decision_id=decision_id,
+                audit.entry(
+                    kind="declined",
+                    at=at,
+                    payload={"user_id": user_id, "offer_id": offer_id, "decision_id": decision_id},
+                    user_id=user_id,
+                    decision_id=decision_id,
+                ),
             )
         self._after_commit([done])
 
@@ -186,37 +195,13 @@ class SqlStore(Store):
         if not isinstance(window, ListeningWindow):
             raise BadValueError(f"expected a ListeningWindow, got {type(window).__name__}")
         with self._write() as conn:
-            conn.execute(delete(windows).where(windows.c.device_id == window.device_id))
-            conn.execute(
-                insert(windows).values(
-                    device_id=window.device_id,
-                    id=window.id,
-                    opened_at=db_time(window.opened_at, field="opened_at"),
-                    expires_at=db_time(window.expires_at, field="expires_at"),
-                    reason=window.reason,
-                )
-            )
+            put_window(conn, window)
 
     def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
         _require_text(device_id, "device_id")
         db_time(now, field="now")
         with self._write() as conn:
-            row = conn.execute(
-                delete(windows)
-                .where(windows.c.device_id == device_id)
-                .returning(
-                    windows.c.id, windows.c.opened_at, windows.c.expires_at, windows.c.reason
-                )
-            ).first()
-        if row is None:
-            return None
-        return ListeningWindow(
-            id=str(row.id),
-            device_id=device_id,
-            opened_at=from_db_time(row.opened_at),
-            expires_at=from_db_time(row.expires_at),
-            reason=str(row.reason),
-        )
+            return take_window(conn, device_id=device_id, now=now)
 
     def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> None:
         if not isinstance(peer, PeerCapture):
@@ -327,9 +312,11 @@ class SqlStore(Store):
                 return 0
             done = audit.append(
                 conn,
-                kind="forget",
-                at=now,
-                payload={"deleted_rows": removed, "erased_records": personal},
+                audit.entry(
+                    kind="forget",
+                    at=now,
+                    payload={"deleted_rows": removed, "erased_records": personal},
+                ),
             )
             erased = audit.erase(conn, user_id=user_id, by_seq=done.seq)
         self._after_commit([done])
@@ -345,7 +332,9 @@ class SqlStore(Store):
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
             if purged == 0:
                 return 0
-            done = audit.append(conn, kind="purge", at=at, payload={"utterances": purged})
+            done = audit.append(
+                conn, audit.entry(kind="purge", at=at, payload={"utterances": purged})
+            )
         self._after_commit([done])
         return purged
 

@@ -6,16 +6,19 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection
 
 from policy.values import Decision, UserState, Utterance, UtteranceTag
+from speech.windows import ListeningWindow
 from store import audit
 from store.audit import Appended
 from store.base import TurnTx
 from store.codec import decision_to_json, user_state_to_json, utterance_to_json
 from store.engine import db_errors
 from store.errors import AmbientPermitRefused, AmbientTextRefused, BadValueError, StoreError
-from store.schema import db_time, decisions, declined, users, utterances
+from store.schema import db_time
+from store.statements import Sql, run
+from store.windows import put_window
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ class SqlTurn(TurnTx):
         self._session_id = session_id
         self._now = now
         self._at = db_time(now, field="now")
-        self._retention = retention
+        self._expires_at = db_time(now + retention, field="now")
         self.appended: list[Appended] = []
         self.open = True
 
@@ -52,54 +55,53 @@ class SqlTurn(TurnTx):
         self._check_open()
         check_recordable(utterance, decision)
         u = utterance
-        payload = {
+        record = audit.entry(  # serialised and digested before any write or lock
+            kind="decision",
+            at=self._at,
+            payload={
+                "user_id": self._user_id,
+                "session_id": self._session_id,
+                "utterance": {**utterance_to_json(u), "text": None},
+                "decision": decision_to_json(decision),
+                "consent": user_state_to_json(consent),
+            },
+            user_id=self._user_id,
+            decision_id=decision.id,
+            permit=decision.permit,
+            rule=decision.rule,
+            policy_hash=decision.policy_hash,
+        )
+        row = {
+            "id": u.id,
             "user_id": self._user_id,
             "session_id": self._session_id,
-            "utterance": {**utterance_to_json(u), "text": None},
-            "decision": decision_to_json(decision),
-            "consent": user_state_to_json(consent),
+            "device_id": u.device_id,
+            "at": db_time(u.at, field="utterance.at"),
+            "locale": u.locale,
+            "tag": u.tag.value,
+            "tag_reasons": json.dumps(list(u.tag_reasons)),
+            "text": u.text if u.tag is UtteranceTag.PROMPTED else None,
+            "expires_at": self._expires_at,
         }
-        with db_errors(f"recording decision {decision.id!r}"):
-            known = self._conn.execute(select(utterances.c.id).where(utterances.c.id == u.id))
-            if known.first() is None:
-                self._conn.execute(
-                    insert(utterances).values(
-                        id=u.id,
-                        user_id=self._user_id,
-                        session_id=self._session_id,
-                        device_id=u.device_id,
-                        at=db_time(u.at, field="utterance.at"),
-                        locale=u.locale,
-                        tag=u.tag.value,
-                        tag_reasons=json.dumps(list(u.tag_reasons)),
-                        text=u.text if u.tag is UtteranceTag.PROMPTED else None,
-                        expires_at=db_time(self._now + self._retention, field="now"),
-                    )
-                )
-            done = audit.append(
-                self._conn,
-                kind="decision",
-                at=self._at,
-                payload=payload,
-                user_id=self._user_id,
-                decision_id=decision.id,
-                permit=decision.permit,
-                rule=decision.rule,
-                policy_hash=decision.policy_hash,
-            )
-            self._conn.execute(
-                insert(decisions).values(
-                    id=decision.id,
-                    seq=done.seq,
-                    user_id=self._user_id,
-                    session_id=self._session_id,
-                    utterance_id=decision.utterance_id,
-                    at=self._at,
-                    permit=decision.permit,
-                    has_offer=decision.offer is not None,
-                )
-            )
+        index = audit.DecisionIndex(
+            id=decision.id,
+            user_id=self._user_id,
+            session_id=self._session_id,
+            utterance_id=decision.utterance_id,
+            at=self._at,
+            permit=decision.permit,
+            has_offer=decision.offer is not None,
+        )
+        what = f"recording decision {decision.id!r}"
+        with db_errors(what):
+            run(self._conn, INSERT_UTTERANCE, row, what=what)
+            done = audit.append(self._conn, record, index=index)  # the chain lock, last
         self.appended.append(done)
+
+    def open_window(self, window: ListeningWindow) -> None:
+        self._check_open()
+        with db_errors("opening a listening window"):
+            put_window(self._conn, window)
 
     def set_opt_out(self, opted_out: bool) -> None:
         self._check_open()
@@ -142,32 +144,84 @@ def check_recordable(utterance: Utterance, decision: Decision) -> None:
         )
 
 
+USER_STATE = Sql.of(
+    """
+    SELECT 0, CAST(opted_out AS INTEGER) + 2 * CAST(child_profile AS INTEGER), NULL
+      FROM users WHERE user_id = :user
+    UNION ALL
+    SELECT 1, count(*), NULL FROM decisions
+     WHERE user_id = :user AND session_id = :session AND permit = :yes
+    UNION ALL
+    SELECT 2, count(*), NULL FROM decisions
+     WHERE user_id = :user AND at >= :midnight AND permit = :yes
+    UNION ALL
+    SELECT 3, 0, offer_id FROM declined WHERE user_id = :user
+    """
+)
+"""A user's whole state in one round trip, one row per fact: (0, opted_out + 2 * child_profile),
+(1, permits in the session), (2, permits since UTC midnight), (3, a declined offer id) per offer.
+A NULL session matches no decision, so a sessionless turn counts 0 in the session."""
+
+INSERT_UTTERANCE = Sql.of(
+    """
+    INSERT INTO utterances
+      (id, user_id, session_id, device_id, at, locale, tag, tag_reasons, text, expires_at)
+    VALUES
+      (:id, :user_id, :session_id, :device_id, :at, :locale, :tag, :tag_reasons, :text,
+       :expires_at)
+    ON CONFLICT (id) DO NOTHING
+    """
+)
+"""An utterance already kept (a retried request with the same id) stays as it is."""
+
+
 def read_user_state(
     conn: Connection, *, user_id: str, session_id: str | None, now: datetime
 ) -> UserState:
     """Consent flags, declined offers and permit counts (session, and since UTC midnight)."""
-    row = conn.execute(
-        select(users.c.opted_out, users.c.child_profile).where(users.c.user_id == user_id)
-    ).first()
-    refused = conn.execute(select(declined.c.offer_id).where(declined.c.user_id == user_id))
-    permits = (
-        select(func.count())
-        .select_from(decisions)
-        .where(decisions.c.user_id == user_id, decisions.c.permit.is_(True))
-    )
-    in_session = 0
-    if session_id is not None:
-        in_session = conn.execute(permits.where(decisions.c.session_id == session_id)).scalar_one()
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    today = conn.execute(permits.where(decisions.c.at >= db_time(midnight))).scalar_one()
+    rows = run(
+        conn,
+        USER_STATE,
+        {"user": user_id, "session": session_id, "midnight": db_time(midnight), "yes": True},
+        what="reading user state",
+    )
+    flags, in_session, today, refused = 0, 0, 0, set()
+    for fact, number, offer_id in rows:
+        if fact == 0:
+            flags = int(number)
+        elif fact == 1:
+            in_session = int(number)
+        elif fact == 2:
+            today = int(number)
+        else:
+            refused.add(str(offer_id))
     return UserState(
         user_id=user_id,
-        opted_out=bool(row.opted_out) if row else False,
-        child_profile=bool(row.child_profile) if row else False,
-        declined_offer_ids=frozenset(str(r.offer_id) for r in refused),
-        offers_this_session=int(in_session),
-        offers_today=int(today),
+        opted_out=bool(flags & 1),
+        child_profile=bool(flags & 2),
+        declined_offer_ids=frozenset(refused),
+        offers_this_session=in_session,
+        offers_today=today,
     )
+
+
+SET_OPT_OUT = Sql.of(
+    """
+    INSERT INTO users (user_id, opted_out, child_profile, updated_at)
+    VALUES (:user, :opted_out, :child_profile, :at)
+    ON CONFLICT (user_id) DO UPDATE
+      SET opted_out = excluded.opted_out, updated_at = excluded.updated_at
+    """
+)
+SET_CHILD_PROFILE = Sql.of(
+    """
+    INSERT INTO users (user_id, opted_out, child_profile, updated_at)
+    VALUES (:user, :opted_out, :child_profile, :at)
+    ON CONFLICT (user_id) DO UPDATE
+      SET child_profile = excluded.child_profile, updated_at = excluded.updated_at
+    """
+)
 
 
 def write_consent(
@@ -178,26 +232,19 @@ def write_consent(
     opted_out: bool | None = None,
     child_profile: bool | None = None,
 ) -> Appended:
-    """Upsert the user's consent flags and audit the change (caller holds the user lock)."""
-    changes: dict[str, object] = {"updated_at": at}
-    if opted_out is not None:
-        changes["opted_out"] = opted_out
-    if child_profile is not None:
-        changes["child_profile"] = child_profile
-    exists = conn.execute(select(users.c.user_id).where(users.c.user_id == user_id)).first()
-    if exists is None:
-        conn.execute(
-            insert(users).values(
-                user_id=user_id,
-                opted_out=bool(opted_out),
-                child_profile=bool(child_profile),
-                updated_at=at,
-            )
+    """Upsert one of the user's consent flags and audit the change (caller holds the user lock)."""
+    if (opted_out is None) == (child_profile is None):
+        raise BadValueError(
+            "expected exactly one of opted_out or child_profile, got "
+            f"opted_out={opted_out!r}, child_profile={child_profile!r}"
         )
-    else:
-        conn.execute(update(users).where(users.c.user_id == user_id).values(**changes))
     kind = "opt_out" if opted_out is not None else "child_profile"
-    value = opted_out if opted_out is not None else child_profile
-    return audit.append(
-        conn, kind=kind, at=at, payload={"user_id": user_id, kind: value}, user_id=user_id
+    value = bool(opted_out if opted_out is not None else child_profile)
+    record = audit.entry(
+        kind=kind, at=at, payload={"user_id": user_id, kind: value}, user_id=user_id
     )
+    params = {"user": user_id, "opted_out": False, "child_profile": False, "at": at}
+    params["opted_out" if kind == "opt_out" else "child_profile"] = value
+    statement = SET_OPT_OUT if kind == "opt_out" else SET_CHILD_PROFILE
+    run(conn, statement, params, what=f"setting {kind}")
+    return audit.append(conn, record)
