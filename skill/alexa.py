@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -35,7 +34,7 @@ from ask_sdk_model.session_ended_request import SessionEndedRequest
 
 from policy.detector import Command
 from policy.explain import explain
-from policy.values import CatalogEntry, OfferKind, QuestionKind, RequestFacts
+from policy.values import CatalogEntry, Decision, OfferKind, Question, QuestionKind, RequestFacts
 from skill import interaction_model as model
 from skill import replies
 from skill.alexa_facts import AlexaFacts, AlexaRequestError, read_facts
@@ -76,10 +75,6 @@ REQUEST_TYPES = (
     "CanFulfillIntentRequest",
     "Connections.Response",
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def facts_of(handler_input: HandlerInput) -> AlexaFacts:
@@ -132,9 +127,8 @@ class LaunchHandler(AbstractRequestHandler):
 class QuestionHandler(AbstractRequestHandler):
     """A product, deal, price or "what can I buy" question: the intent and slot are the question."""
 
-    def __init__(self, pipeline: Pipeline, clock: Callable[[], datetime]) -> None:
+    def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
-        self._clock = clock
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return any(is_intent_name(name)(handler_input) for name in QUESTION_INTENTS)
@@ -142,16 +136,32 @@ class QuestionHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         facts = facts_of(handler_input)
         kind = QUESTION_INTENTS[facts.intent_name or ""]
-        result = self._pipeline.handle_intent(_intent_input(facts, kind=kind, command=None))
         slot = facts.slot(model.PRODUCT_SLOT)
         topic = None if slot is None else slot.value  # the user's own words, never the catalog's
-        entry = result.decision.offer
-        if result.offer_permitted and entry is not None and _is_upsell(entry):
-            return _upsell(handler_input, entry, result, topic)
-        reply = replies.product_answer(result.decision, question=result.question, topic=topic)
-        if reply.keeps_listening and facts.device_id is not None:
-            self._pipeline.assistant_asked(device_id=facts.device_id, prompt_ended_at=self._clock())
-        return render(handler_input, reply)
+
+        def asks_back(decision: Decision, question: Question | None) -> bool:
+            answer = _answer(decision, question, topic)
+            return isinstance(answer, replies.Reply) and answer.keeps_listening
+
+        result = self._pipeline.handle_intent(
+            _intent_input(facts, kind=kind, command=None),
+            # The follow-up window opens with the decision, in one transaction.
+            asks_back=None if facts.device_id is None else asks_back,
+        )
+        answer = _answer(result.decision, result.question, topic)
+        if isinstance(answer, CatalogEntry):
+            return _upsell(handler_input, answer, result, topic)
+        return render(handler_input, answer)
+
+
+def _answer(
+    decision: Decision, question: Question | None, topic: str | None
+) -> replies.Reply | CatalogEntry:
+    """The spoken answer, or the in-skill product a permitted offer hands to Alexa's Upsell."""
+    entry = decision.offer
+    if decision.permit and entry is not None and _is_upsell(entry):
+        return entry
+    return replies.product_answer(decision, question=question, topic=topic)
 
 
 def _is_upsell(entry: CatalogEntry) -> bool:
@@ -350,11 +360,11 @@ class ResponseLogger(AbstractResponseInterceptor):
 class AlexaEndpoint:
     """A verified Alexa request body in, an Alexa response envelope (as JSON data) out."""
 
-    def __init__(self, *, pipeline: Pipeline, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, *, pipeline: Pipeline) -> None:
         builder = SkillBuilder()
         for handler in (
             LaunchHandler(),
-            QuestionHandler(pipeline, clock),
+            QuestionHandler(pipeline),
             CommandHandler(pipeline),
             WhyHandler(pipeline),
             CanFulfillHandler(pipeline),

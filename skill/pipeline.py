@@ -343,8 +343,18 @@ class Pipeline:
             self._sleep(self.settings.broadcast_hold_seconds)
         return self.decide(heard)
 
-    def handle_intent(self, intent: IntentInput) -> TurnResult:
-        """Decide an Alexa intent: prompted by construction, its slots are the question."""
+    def handle_intent(
+        self,
+        intent: IntentInput,
+        *,
+        asks_back: Callable[[Decision, Question | None], bool] | None = None,
+    ) -> TurnResult:
+        """Decide an Alexa intent: prompted by construction, its slots are the question.
+
+        ``asks_back(decision, question)`` says whether the reply will end in a question; when it
+        does, the device's follow-up window opens in the turn's own transaction (as
+        ``assistant_asked`` would, without a second commit).
+        """
         text = (
             intent.intent_name if intent.topic is None else f"{intent.intent_name}: {intent.topic}"
         )
@@ -374,6 +384,7 @@ class Pipeline:
             command=intent.command,
             provenance=Provenance.ALEXA_INTENT,
             request=intent.request,
+            asks_back=asks_back,
         )
         return TurnResult(
             utterance=utterance,
@@ -393,6 +404,7 @@ class Pipeline:
         command: Command | None,
         provenance: Provenance,
         request: RequestFacts,
+        asks_back: Callable[[Decision, Question | None], bool] | None = None,
     ) -> Decision:
         evidence = (
             Evidence(
@@ -418,6 +430,8 @@ class Pipeline:
                 policy=self.policy,
             )
             tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+            if asks_back is not None and asks_back(decision, question):
+                tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision
 
     @contextmanager
@@ -438,14 +452,17 @@ class Pipeline:
 
     def assistant_asked(self, *, device_id: str, prompt_ended_at: datetime) -> ListeningWindow:
         """The assistant asked this device's user something: open a single-use follow-up window."""
-        window = open_window(
+        window = self._follow_up_window(device_id, prompt_ended_at)
+        self.store.put_window(window)
+        return window
+
+    def _follow_up_window(self, device_id: str, prompt_ended_at: datetime) -> ListeningWindow:
+        return open_window(
             window_id=self._new_id(),
             device_id=device_id,
             prompt_ended_at=prompt_ended_at,
             seconds=self.settings.listening_window_seconds,
         )
-        self.store.put_window(window)
-        return window
 
     def declined(self, *, user_id: str, offer_id: str, decision_id: str | None) -> None:
         """The user said no to an offer: it is not offered to them again."""

@@ -88,6 +88,8 @@ def test_in_skill_product_becomes_an_upsell_directive(alexa: Alexa, pipeline: Pi
     assert decision is not None
     assert decision.permit
     assert decision.offer is not None and decision.offer.id == PACK
+    # Alexa's purchase flow takes over: no follow-up window opens on the device.
+    assert pipeline.store.take_window(device_id=env.DEVICE_ID, now=pipeline._clock()) is None
 
 
 def test_limit_ad_tracking_answers_without_an_offer(alexa: Alexa) -> None:

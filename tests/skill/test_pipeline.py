@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from policy.config import EXAMPLE_POLICY_PATH, load_policy
 from policy.detector import Command
-from policy.values import OfferKind, Provenance, QuestionKind, UtteranceTag
+from policy.values import Decision, OfferKind, Provenance, Question, QuestionKind, UtteranceTag
 from skill.errors import SkillError
 from skill.pipeline import IntentInput, Pipeline, TurnInput
 from skill.settings import Settings
@@ -284,6 +284,44 @@ def test_an_alexa_intent_is_prompted_and_its_evidence_is_labelled_alexa_intent(
     )
     assert last == result.decision
     assert Provenance.ALEXA_INTENT.value == "alexa_intent"
+
+
+def intent(n: int) -> IntentInput:
+    return IntentInput(
+        utterance_id=f"amzn1.echo-api.request.{n}",
+        device_id="echo-1",
+        user_id="amzn1.ask.account.A",
+        session_id="amzn1.echo-api.session.1",
+        locale="en-US",
+        at=T0,
+        intent_name="ProductQuestionIntent",
+        kind=QuestionKind.RECOMMENDATION,
+        topic="coffee",
+        command=None,
+    )
+
+
+def test_a_reply_that_asks_back_opens_the_window_in_the_same_turn(pipeline: Pipeline) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def asks_back(decision: Decision, question: Question | None) -> bool:
+        seen.append((decision.id, None if question is None else question.topic))
+        return True
+
+    result = pipeline.handle_intent(intent(1), asks_back=asks_back)
+    assert seen == [(result.decision.id, "coffee")]
+    window = pipeline.store.take_window(device_id="echo-1", now=pipeline._clock())
+    assert window is not None
+    assert window.opened_at == pipeline._clock()
+    assert window.expires_at - window.opened_at == timedelta(
+        seconds=pipeline.settings.listening_window_seconds
+    )
+
+
+def test_a_reply_that_does_not_ask_back_opens_no_window(pipeline: Pipeline) -> None:
+    pipeline.handle_intent(intent(1), asks_back=lambda decision, question: False)
+    pipeline.handle_intent(intent(2))
+    assert pipeline.store.take_window(device_id="echo-1", now=pipeline._clock()) is None
 
 
 def test_audio_without_a_model_for_the_locale_is_a_clear_422(pipeline: Pipeline) -> None:

@@ -43,6 +43,16 @@ def committed(lines: str) -> list[tuple[str, bool]]:
 
 @pytest.mark.slow
 def test_sigkill_mid_write_loses_no_committed_decision(store_url: str) -> None:
+    sigkill_loses_no_committed_decision(store_url)
+
+
+@pytest.mark.slow
+def test_sigkill_with_synchronous_normal_loses_no_committed_decision(tmp_path: Path) -> None:
+    # NORMAL only risks the last commits on power loss; a killed process loses nothing.
+    sigkill_loses_no_committed_decision(f"sqlite:///{tmp_path / 'store.db'}?synchronous=normal")
+
+
+def sigkill_loses_no_committed_decision(store_url: str) -> None:
     open_store(store_url).close()  # migrate first, so the child starts appending at once
     child = appender(store_url, "--user", "user-1", "--prefix", "k")
     assert child.stdout is not None
