@@ -280,7 +280,8 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    ready = _pipeline().ready
-    response = jsonify({"ready": ready})
+    checks = _pipeline().readiness()
+    ready = all(checks.values())
+    response = jsonify({"ready": ready, **checks})
     response.status_code = 200 if ready else 503
     return response

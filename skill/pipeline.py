@@ -218,7 +218,12 @@ class Pipeline:
 
     @property
     def ready(self) -> bool:
+        """True once every configured speech model is loaded."""
         return self.transcribers.ready
+
+    def readiness(self) -> dict[str, bool]:
+        """What ``/readyz`` reports: the speech models are loaded and the store answers."""
+        return {"models": self.transcribers.ready, "store": self.store.ping()}
 
     def close(self) -> None:
         self.transcribers.close()
@@ -241,7 +246,9 @@ class Pipeline:
             transcriber = self.transcribers.for_locale(turn.locale)
             transcript = transcriber.transcribe(turn.audio)
             if turn.capture.trigger is Trigger.WAKE_WORD:
-                spot = transcriber.spot(turn.audio, phrases=locale.spotting_phrases)
+                spot = transcriber.spot(
+                    turn.audio, phrases=locale.spotting_phrases, seconds=locale.spot_seconds
+                )
                 spotted = wake_word_opens(spot.text, locale)
         else:
             transcript = Transcript(text=(turn.text or "").strip(), words=())

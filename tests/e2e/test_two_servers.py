@@ -270,6 +270,8 @@ def test_a_server_whose_database_goes_away_fails_closed(fleet: Fleet, pg_databas
             assert response.headers["Content-Type"] == "application/json"
             assert response.json()["error"]["code"] == "store_unavailable"
             assert "offer" not in response.json()
+        ready = requests.get(f"{c.url}/readyz", timeout=10)
+        assert (ready.status_code, ready.json()["store"]) == (503, False)
     finally:
         proxy.start()
     # The database is back: the same server recovers without a restart.

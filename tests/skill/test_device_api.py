@@ -302,7 +302,10 @@ def test_openapi_describes_the_api(client: FlaskClient) -> None:
 def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
-    assert (ready.status_code, ready.get_json()) == (200, {"ready": True})
+    assert (ready.status_code, ready.get_json()) == (
+        200,
+        {"ready": True, "models": True, "store": True},
+    )
 
 
 def test_not_ready_while_the_model_loads(settings: Settings, tmp_path: Path) -> None:
@@ -322,9 +325,35 @@ def test_not_ready_while_the_model_loads(settings: Settings, tmp_path: Path) -> 
     client = create_app(settings, pipeline=pipeline).test_client()
     try:
         response = client.get("/readyz")
-        assert (response.status_code, response.get_json()) == (503, {"ready": False})
+        assert (response.status_code, response.get_json()) == (
+            503,
+            {"ready": False, "models": False, "store": True},
+        )
         assert client.get("/healthz").status_code == 200
     finally:
         release.set()
         transcribers.wait(10)
+        pipeline.close()
+
+
+def test_not_ready_while_the_store_does_not_answer(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real outage is exercised end to end in tests/e2e (a cut PostgreSQL connection).
+    pipeline = Pipeline(
+        policy=load_policy(settings.policy_path),
+        store=open_store(f"sqlite:///{tmp_path / 'ready.db'}"),
+        transcribers=TranscriberSet(),
+        settings=settings,
+    )
+    client = create_app(settings, pipeline=pipeline).test_client()
+    try:
+        assert client.get("/readyz").status_code == 200
+        monkeypatch.setattr(pipeline.store, "ping", lambda: False)
+        response = client.get("/readyz")
+        assert (response.status_code, response.get_json()) == (
+            503,
+            {"ready": False, "models": True, "store": False},
+        )
+    finally:
         pipeline.close()
