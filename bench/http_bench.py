@@ -1,22 +1,34 @@
 """HTTP benchmark: ``askfirst serve`` (gunicorn, workers x threads) on loopback.
 
-Measures requests/s and p50/p99 latency for signed ``/alexa`` requests and for
-``/v1/utterances`` with text, against a bare Flask "hello" route served the same way (same
-gunicorn settings) in the same run as the baseline. Two load shapes:
+Measures requests/s and p50/p99 latency, against a bare Flask "hello" route served the same way
+(same gunicorn settings) in the same run as the baseline, for:
+
+* a signed ``/alexa`` LaunchRequest (verification on; no decision, no store write);
+* a signed ``/alexa`` ProductQuestionIntent (a decision recorded, with its audit record and the
+  follow-up window its reply opens);
+* ``POST /v1/utterances`` with text and ``push_to_talk`` (a decision recorded);
+
+on each store: SQLite with ``synchronous=full`` (the default) and ``=normal``, and PostgreSQL (a
+fresh schema, dropped afterwards). Requests come from ``--users`` distinct users and devices, as
+a real deployment's would. Two load shapes:
 
 * closed loop: C keep-alive connections sending back to back (maximum throughput);
 * open loop: requests paced at a fixed rate, latency measured from the scheduled send time
   (no coordinated omission).
 
-Bounded in count and time, loopback only. Usage::
+After each server stops, its audit chain is verified and its decision records counted.
+The client runs on the same 2 cores as the server, so every figure includes its cost; compare
+ratios against the baseline. Bounded in count and time, loopback only. Usage::
 
     .venv/bin/python bench/http_bench.py [--seconds 5] [--connections 16] [--rate 200]
+        [--stores sqlite-full,sqlite-normal,postgresql] [--pg DSN]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import itertools
 import json
 import os
@@ -27,15 +39,18 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from skill.serve import ServeOptions  # noqa: E402
 from tests.skill import envelopes as env  # noqa: E402
 from tests.skill.ca import CERT_URL, TestCA, make_ca, signed_headers  # noqa: E402
 
@@ -76,8 +91,6 @@ def free_port() -> int:
 def serve_hello(port: int, workers: int, threads: int) -> None:
     from flask import Flask
     from gunicorn.app.base import BaseApplication
-
-    from skill.serve import ServeOptions
 
     app = Flask("hello")
 
@@ -127,35 +140,44 @@ def running(command: list[str], port: int, environ: dict[str, str], log: Path) -
 # -- requests -----------------------------------------------------------------------------------
 
 
-def alexa_requests(ca: TestCA, count: int, *, question: bool) -> list[Request]:
+def alexa_requests(ca: TestCA, count: int, *, question: bool, users: int) -> list[Request]:
     """Signed, distinct Alexa requests (distinct request ids, one session per request)."""
     slot = env.product_slot(
         "coffee", resolved_id="coffee-morning-roast", resolved_name="Morning Roast Coffee"
     )
     out: list[Request] = []
-    for _ in range(count):
+    for n in range(count):
+        user, device = f"{env.USER_ID}{n % users}", f"{env.DEVICE_ID}{n % users}"
         body = (
-            env.intent_request("DealQuestionIntent", slots={"product": slot})
+            env.intent_request(
+                "ProductQuestionIntent", slots={"product": slot}, user_id=user, device_id=device
+            )
             if question
-            else env.launch_request()
+            else env.launch_request(user_id=user, device_id=device)
         )
         raw = env.encode(body)
         out.append(("POST", "/alexa", raw, signed_headers(raw, ca.leaf_key)))
     return out
 
 
-def utterance_request() -> Request:
+def utterance_requests(count: int, *, users: int) -> list[Request]:
+    """Push-to-talk text utterances from ``users`` users, one session per user."""
     start = datetime.now(UTC)
-    body = {
-        "text": "do you have any deals on coffee",
-        "capture": {
-            "trigger": "push_to_talk",
-            "start": start.isoformat(),
-            "end": (start + timedelta(seconds=2)).isoformat(),
-        },
-    }
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
-    return ("POST", "/v1/utterances", json.dumps(body).encode(), headers)
+    out: list[Request] = []
+    for n in range(count):
+        body = {
+            "text": "do you have any deals on coffee",
+            "user_id": f"bench-user-{n % users}",
+            "session_id": f"bench-session-{n % users}",
+            "capture": {
+                "trigger": "push_to_talk",
+                "start": start.isoformat(),
+                "end": (start + timedelta(seconds=2)).isoformat(),
+            },
+        }
+        out.append(("POST", "/v1/utterances", json.dumps(body).encode(), headers))
+    return out
 
 
 # -- load shapes --------------------------------------------------------------------------------
@@ -271,32 +293,79 @@ def open_loop(
 # -- main ---------------------------------------------------------------------------------------
 
 
+@contextmanager
+def store_url(kind: str, folder: Path, pg_dsn: str) -> Iterator[str]:
+    """The store URL for ``kind``; PostgreSQL gets a fresh schema, dropped afterwards."""
+    if kind == "sqlite-full":
+        yield f"sqlite:///{folder / 'full.db'}"
+    elif kind == "sqlite-normal":
+        yield f"sqlite:///{folder / 'normal.db'}?synchronous=normal"
+    elif kind == "postgresql":
+        import psycopg
+
+        schema = f"askfirst_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            sep = "&" if "?" in pg_dsn else "?"
+            yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={schema}')}"
+        finally:
+            with psycopg.connect(pg_dsn, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    else:
+        raise SystemExit(
+            f"--stores: expected sqlite-full, sqlite-normal or postgresql, got {kind!r}"
+        )
+
+
+def audit_summary(url: str) -> str:
+    """Verify the chain the run wrote and count its decision records."""
+    from store.base import open_store
+
+    store = open_store(url)
+    try:
+        report = store.audit_verify()
+        out = io.StringIO()
+        store.audit_export(out)
+        decisions = sum('"kind": "decision"' in line for line in out.getvalue().splitlines())
+    finally:
+        store.close()
+    verdict = "valid" if report.ok else f"INVALID: {report.problems[:3]}"
+    return f"{report.count} audit records ({decisions} decisions), chain {verdict}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per closed-loop run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests/s")
-    parser.add_argument("--low-rate", type=float, default=50.0, help="second open-loop rate")
+    parser.add_argument("--low-rate", type=float, default=0.0, help="a second open-loop rate")
     parser.add_argument("--open-seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=ServeOptions().threads)
     parser.add_argument("--limit", type=int, default=8000, help="max requests per run")
-    parser.add_argument("--store-url", default=None, help="default: SQLite in a temp dir")
+    parser.add_argument("--users", type=int, default=1000, help="distinct users and devices")
+    parser.add_argument("--stores", default="sqlite-full,sqlite-normal,postgresql")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("ASKFIRST_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
     parser.add_argument("--hello", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hello is not None:
         serve_hello(args.hello, args.workers, args.threads)
         return 0
 
+    load_before = os.getloadavg()[0]
     ca = make_ca(datetime.now(UTC).replace(microsecond=0), label="bench")
     results: list[Result] = []
+    audits: list[str] = []
     with tempfile.TemporaryDirectory(prefix="askfirst-bench-") as tmp:
         folder = Path(tmp)
         (folder / "roots.pem").write_bytes(ca.root_pem)
         (folder / "chain.pem").write_bytes(ca.chain_pem)
         environ = {
             **os.environ,
-            "ASKFIRST_STORE_URL": args.store_url or f"sqlite:///{folder / 'bench.db'}",
             "ASKFIRST_DEVICE_TOKENS": json.dumps({TOKEN: "bench-device"}),
             "ASKFIRST_ALEXA_SKILL_IDS": json.dumps([env.SKILL_ID]),
             "ASKFIRST_ALEXA_TRUST_ROOTS": str(folder / "roots.pem"),
@@ -304,16 +373,7 @@ def main() -> int:
             "ASKFIRST_BROADCAST_HOLD_SECONDS": "0",
         }
         shape = ["--workers", str(args.workers), "--threads", str(args.threads)]
-        hello_port, app_port = free_port(), free_port()
-        hello_cmd = [sys.executable, __file__, "--hello", str(hello_port), *shape]
-        app_cmd = [
-            str(Path(sys.executable).parent / "askfirst"),
-            "serve",
-            "--port",
-            str(app_port),
-            *shape,
-        ]
-        rates = sorted({args.rate, args.low_rate}, reverse=True)
+        rates = sorted({r for r in (args.rate, args.low_rate) if r > 0}, reverse=True)
 
         def measure(name: str, port: int, requests_for: Callable[[int], Sequence[Request]]) -> None:
             """A closed-loop run, then an open-loop run at each rate; fresh requests for each."""
@@ -341,31 +401,54 @@ def main() -> int:
                     )
                 )
 
+        hello_port = free_port()
+        hello_cmd = [sys.executable, __file__, "--hello", str(hello_port), *shape]
         hello: Request = ("GET", "/hello", None, {})
         with running(hello_cmd, hello_port, environ, folder / "hello.log"):
             measure("hello (baseline)", hello_port, lambda n: [hello] * n)
-        with running(app_cmd, app_port, environ, folder / "askfirst.log"):
-            measure(
-                "/alexa LaunchRequest", app_port, lambda n: alexa_requests(ca, n, question=False)
-            )
-            measure("/alexa DealQuestion", app_port, lambda n: alexa_requests(ca, n, question=True))
-            measure("/v1/utterances text", app_port, lambda n: [utterance_request()] * n)
+        askfirst = str(Path(sys.executable).parent / "askfirst")
+        for index, kind in enumerate(k.strip() for k in args.stores.split(",") if k.strip()):
+            with store_url(kind, folder, args.pg) as url:
+                port = free_port()
+                command = [askfirst, "serve", "--port", str(port), *shape]
+                served = {**environ, "ASKFIRST_STORE_URL": url}
+                with running(command, port, served, folder / f"askfirst-{kind}.log"):
+                    if index == 0:  # no store write: the same on every store
+                        measure(
+                            "/alexa LaunchRequest",
+                            port,
+                            lambda n: alexa_requests(ca, n, question=False, users=args.users),
+                        )
+                    measure(
+                        f"{kind}: /alexa question",
+                        port,
+                        lambda n: alexa_requests(ca, n, question=True, users=args.users),
+                    )
+                    measure(
+                        f"{kind}: /v1/utterances",
+                        port,
+                        lambda n: utterance_requests(n, users=args.users),
+                    )
+                audits.append(f"{kind}: {audit_summary(url)}")
     base = {r.shape: r for r in results if r.name.startswith("hello")}
     print(
         f"gunicorn {args.workers} workers x {args.threads} threads, {os.cpu_count()} cores, "
-        f"loopback, Python keep-alive client"
+        f"loopback, Python keep-alive client on the same cores, {args.users} users; "
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     print(
-        f"{'endpoint':24} {'load':12} {'n':>6} {'err':>4} {'req/s':>8} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'rps/base':>8} {'p99/base':>8}"
+        f"{'endpoint':34} {'load':12} {'n':>6} {'err':>4} {'req/s':>8} {'p50 ms':>7} "
+        f"{'p99 ms':>8} {'rps/base':>8} {'p99/base':>8}"
     )
     for r in results:
         b = base[r.shape]
         print(
-            f"{r.name:24} {r.shape:12} {r.count:6d} {r.errors:4d} {r.rps:8.0f} "
-            f"{r.pct(0.5):7.2f} {r.pct(0.99):7.2f} {r.rps / b.rps:8.2f} "
+            f"{r.name:34} {r.shape:12} {r.count:6d} {r.errors:4d} {r.rps:8.0f} "
+            f"{r.pct(0.5):7.2f} {r.pct(0.99):8.2f} {r.rps / b.rps:8.2f} "
             f"{r.pct(0.99) / b.pct(0.99):8.2f}"
         )
+    for line in audits:
+        print(line)
     return 0
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -131,49 +129,6 @@ def lock_user(conn: Connection, user_id: str) -> None:
     """Serialise transactions for one user (PostgreSQL advisory lock; SQLite writers are serial)."""
     if conn.dialect.name == "postgresql":
         run(conn, LOCK_USER, {"k": lock_key("user", user_id)}, what="locking the user")
-
-
-class WriterGate:
-    """Lets one thread of this process at a time open a SQLite write transaction.
-
-    SQLite has one write lock per database; a connection that finds it taken sleeps in SQLite's
-    busy handler, which backs off in steps up to 100 ms and so leaves the lock idle while
-    writers sleep. Threads of one process instead queue here and wake the moment the lock is
-    released; only one per process then competes for SQLite's lock. Waiting is bounded by the
-    lock timeout, after which the write fails closed (StoreUnavailable).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def hold(self, *, timeout: float) -> Iterator[None]:
-        if not self._lock.acquire(timeout=timeout):
-            raise StoreUnavailable(
-                f"writing: expected the database's write lock within {timeout:g} s, "
-                "got it still held by another thread of this process"
-            )
-        try:
-            yield
-        finally:
-            self._lock.release()
-
-
-_GATES: dict[str, WriterGate] = {}
-_GATES_LOCK = threading.Lock()
-
-
-def writer_gate(engine: Engine) -> WriterGate | None:
-    """The process-wide gate for the engine's SQLite file (shared by every store on that file);
-    None for PostgreSQL, whose row and advisory locks queue waiters themselves."""
-    if engine.dialect.name != "sqlite":
-        return None
-    key = os.path.realpath(engine.url.database or "")
-    with _GATES_LOCK:
-        gate = _GATES.get(key)
-        if gate is None:
-            gate = _GATES[key] = WriterGate()
-        return gate
 
 
 @contextmanager

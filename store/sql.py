@@ -22,8 +22,9 @@ from store.base import Store
 from store.chain import Checkpoint, VerifyReport
 from store.checkpoint import read_checkpoint, write_checkpoint
 from store.codec import decision_from_json
-from store.engine import READ_ONLY, db_errors, lock_user, make_engine, writer_gate
+from store.engine import READ_ONLY, db_errors, lock_user, make_engine
 from store.errors import BadValueError, StoreError
+from store.gate import WriterGate, writer_gate
 from store.schema import (
     audit_log,
     db_time,
@@ -68,13 +69,15 @@ class SqlStore(Store):
         self._checkpoint_every = checkpoint_every
         self._retention = retention
         self._engine = make_engine(url, lock_timeout=lock_timeout)
-        self._gate = writer_gate(self._engine)
+        self._gate: WriterGate | None = None
         self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
         try:
             with self._write() as conn, db_errors(f"opening the store ({self.dialect})"):
                 lock_migrations(conn)
                 migrate(conn)
+            if self.dialect == "sqlite":  # PostgreSQL's row and advisory locks queue waiters
+                self._gate = writer_gate(self._engine.url.database or "")
         except StoreError:
             self._engine.dispose()
             raise
