@@ -75,8 +75,12 @@ def check_settings(settings_file: Path | None) -> Settings:
 class AskfirstApplication(BaseApplication):  # type: ignore[misc]
     """gunicorn's programmatic entry point; ``load`` runs in each worker after the fork."""
 
-    def __init__(self, options: ServeOptions) -> None:
+    def __init__(self, options: ServeOptions, settings: Settings) -> None:
         self._options = options
+        # Every worker must fingerprint speech with the same key, or a broadcast heard by two
+        # devices whose requests land on different workers would go unnoticed. When no key is
+        # configured, the one the master generated is handed to every worker.
+        self._broadcast_key = settings.broadcast_key
         super().__init__()
 
     def load_config(self) -> None:
@@ -84,12 +88,14 @@ class AskfirstApplication(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return create_app(load_settings(self._options.settings_file))
+        return create_app(
+            load_settings(self._options.settings_file, broadcast_key=self._broadcast_key)
+        )
 
 
 def serve(options: ServeOptions) -> None:
     """Run gunicorn in the foreground until it is stopped (SIGTERM / SIGINT)."""
-    check_settings(options.settings_file)
+    settings = check_settings(options.settings_file)
     logger.info(
         "serving on http://%s:%d with %d workers x %d threads",
         options.host,
@@ -97,7 +103,7 @@ def serve(options: ServeOptions) -> None:
         options.workers,
         options.threads,
     )
-    AskfirstApplication(options).run()
+    AskfirstApplication(options, settings).run()
 
 
 def serve_dev(options: ServeOptions) -> None:

@@ -125,6 +125,9 @@ class Servers:
         workers: int = 2,
         threads: int = 4,
         clean_exit: bool = True,
+        broadcast_key: str | None = BROADCAST_KEY,
+        broadcast_hold_seconds: float = 0,
+        device_tokens: dict[str, str] | None = None,
     ) -> Server:
         """Start a server (without waiting for it) with the shared tokens, key and policy."""
         port = free_port()
@@ -133,11 +136,14 @@ class Servers:
             {
                 "ASKFIRST_STORE_URL": store_url,
                 "ASKFIRST_POLICY_PATH": str(self.policy_path),
-                "ASKFIRST_DEVICE_TOKENS": json.dumps({TOKEN: DEVICE, OTHER_TOKEN: OTHER_DEVICE}),
-                "ASKFIRST_BROADCAST_KEY": BROADCAST_KEY,
-                "ASKFIRST_BROADCAST_HOLD_SECONDS": "0",
+                "ASKFIRST_DEVICE_TOKENS": json.dumps(
+                    device_tokens or {TOKEN: DEVICE, OTHER_TOKEN: OTHER_DEVICE}
+                ),
+                "ASKFIRST_BROADCAST_HOLD_SECONDS": str(broadcast_hold_seconds),
             }
         )
+        if broadcast_key is not None:
+            environ["ASKFIRST_BROADCAST_KEY"] = broadcast_key
         log = self.folder / f"{name}.log"
         command = [
             str(ASKFIRST),
