@@ -85,33 +85,64 @@ class _FileLock:
 
 
 class WriterGate:
-    """One writer at a time per database file: first per process, then across processes."""
+    """One writer at a time per database file: first per process (``enter``), then across
+    processes (``lock_file``). Both waits are bounded; a timeout raises StoreUnavailable."""
 
     def __init__(self, database: Path) -> None:
         self._lock_path = Path(f"{database}-writer.lock")
         self._threads = threading.Lock()
         self._file = _FileLock(self._lock_path)
+        self._count = threading.Lock()
+        self._queued = 0
 
-    @contextmanager
-    def hold(self, *, timeout: float) -> Iterator[None]:
-        """Hold the gate for one write transaction; StoreUnavailable after ``timeout`` seconds."""
-        if not self._threads.acquire(timeout=timeout):
+    @property
+    def queued(self) -> int:
+        """Threads of this process waiting in ``enter`` right now."""
+        return self._queued
+
+    def enter(self, *, timeout: float) -> None:
+        with self._count:
+            self._queued += 1
+        try:
+            entered = self._threads.acquire(timeout=timeout)
+        finally:
+            with self._count:
+                self._queued -= 1
+        if not entered:
             raise StoreUnavailable(
                 f"writing: expected the database's write turn within {timeout:g} s, "
                 "got it still held by another thread of this process"
             )
+
+    def try_enter(self) -> bool:
+        return self._threads.acquire(blocking=False)
+
+    def leave(self) -> None:
+        self._threads.release()
+
+    def lock_file(self, *, timeout: float) -> None:
+        """Call between ``enter`` and ``leave``."""
+        if not self._file.acquire(timeout):
+            raise StoreUnavailable(
+                f"writing: expected the database's write turn within {timeout:g} s, "
+                f"got {str(self._lock_path)!r} still locked by another process"
+            )
+
+    def unlock_file(self) -> None:
+        self._file.release()
+
+    @contextmanager
+    def hold(self, *, timeout: float) -> Iterator[None]:
+        """Both locks for one write transaction."""
+        self.enter(timeout=timeout)
         try:
-            if not self._file.acquire(timeout):
-                raise StoreUnavailable(
-                    f"writing: expected the database's write turn within {timeout:g} s, "
-                    f"got {str(self._lock_path)!r} still locked by another process"
-                )
+            self.lock_file(timeout=timeout)
             try:
                 yield
             finally:
-                self._file.release()
+                self.unlock_file()
         finally:
-            self._threads.release()
+            self.leave()
 
     def _after_fork(self) -> None:
         # A child must not share the parent's flock (it belongs to the open file description,
@@ -119,38 +150,5 @@ class WriterGate:
         self._file.close()
         self._threads = threading.Lock()
         self._file = _FileLock(self._lock_path)
-
-
-class _Registry:
-    """The gates of this process, by database file."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.gates: dict[str, WriterGate] = {}
-
-    def after_fork(self) -> None:
-        self.lock = threading.Lock()
-        for gate in self.gates.values():
-            gate._after_fork()
-
-
-_REGISTRY = _Registry()
-os.register_at_fork(after_in_child=_REGISTRY.after_fork)
-
-
-def writer_gate(database: str) -> WriterGate:
-    """The process-wide gate for a SQLite file, shared by every store open on it.
-
-    Raises StoreUnavailable when the lock file cannot be created.
-    """
-    key = os.path.realpath(database)
-    with _REGISTRY.lock:
-        gate = _REGISTRY.gates.get(key)
-        if gate is None:
-            try:
-                gate = _REGISTRY.gates[key] = WriterGate(Path(key))
-            except OSError as e:
-                raise StoreUnavailable(
-                    f"opening the store: cannot create the writer lock file next to {key!r}: {e}"
-                ) from e
-        return gate
+        self._count = threading.Lock()
+        self._queued = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -24,7 +24,7 @@ from store.checkpoint import read_checkpoint, write_checkpoint
 from store.codec import decision_from_json
 from store.engine import READ_ONLY, db_errors, lock_user, make_engine
 from store.errors import BadValueError, StoreError
-from store.gate import WriterGate, writer_gate
+from store.group_commit import GroupCommit, group_commit
 from store.schema import (
     audit_log,
     db_time,
@@ -69,7 +69,7 @@ class SqlStore(Store):
         self._checkpoint_every = checkpoint_every
         self._retention = retention
         self._engine = make_engine(url, lock_timeout=lock_timeout)
-        self._gate: WriterGate | None = None
+        self._writer: GroupCommit | None = None
         self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
         try:
@@ -77,7 +77,7 @@ class SqlStore(Store):
                 lock_migrations(conn)
                 migrate(conn)
             if self.dialect == "sqlite":  # PostgreSQL's row and advisory locks queue waiters
-                self._gate = writer_gate(self._engine.url.database or "")
+                self._writer = group_commit(self._engine.url.database or "")
         except StoreError:
             self._engine.dispose()
             raise
@@ -87,11 +87,17 @@ class SqlStore(Store):
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        """A write transaction; leaving the block commits (durably), an error rolls back.
+
+        On SQLite, writes go through the file's group commit (``store.group_commit``).
+        """
+        if self._writer is None:
+            with db_errors("writing"), self._engine.connect() as conn, conn.begin():
+                yield conn
+            return
         with (
-            nullcontext() if self._gate is None else self._gate.hold(timeout=self._lock_timeout),
+            self._writer.write(self._engine, timeout=self._lock_timeout) as conn,
             db_errors("writing"),
-            self._engine.connect() as conn,
-            conn.begin(),
         ):
             yield conn
 

@@ -52,9 +52,15 @@ def test_sigkill_with_synchronous_normal_loses_no_committed_decision(tmp_path: P
     sigkill_loses_no_committed_decision(f"sqlite:///{tmp_path / 'store.db'}?synchronous=normal")
 
 
-def sigkill_loses_no_committed_decision(store_url: str) -> None:
+@pytest.mark.slow
+def test_sigkill_during_shared_commits_loses_no_committed_decision(tmp_path: Path) -> None:
+    # Eight threads append at once, so their commits are shared (group commit).
+    sigkill_loses_no_committed_decision(f"sqlite:///{tmp_path / 'store.db'}", "--threads", "8")
+
+
+def sigkill_loses_no_committed_decision(store_url: str, *extra: str) -> None:
     open_store(store_url).close()  # migrate first, so the child starts appending at once
-    child = appender(store_url, "--user", "user-1", "--prefix", "k")
+    child = appender(store_url, "--user", "user-1", "--prefix", "k", *extra)
     assert child.stdout is not None
     seen: list[str] = []
     for line in child.stdout:

@@ -1,0 +1,200 @@
+"""Group commit for SQLite: writers that queue at the same moment share one COMMIT, so one
+fsync makes several turns durable.
+
+Each write transaction (a turn, a window, a consent change) runs in a SAVEPOINT of one shared
+SQLite transaction that the threads of a process extend one at a time, in the writer gate's
+order. A thread whose block ends while others are queued leaves the transaction open for them
+and waits; the last one (or the one that fills the batch) commits and wakes the rest. Nobody
+returns before the COMMIT that made its writes durable, so "leaving the block commits" still
+holds, and a SIGKILL loses only writes nobody was told about. A failed COMMIT fails every member
+closed (StoreUnavailable); a member whose own block raised has its savepoint rolled back and the
+others are unaffected. Each member reads the writes of those before it, so caps and the audit
+chain see one serial order, as with one transaction per write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from store.errors import StoreUnavailable
+from store.gate import WriterGate
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 16
+"""Writes per COMMIT at most, so a busy process also lets other processes take their turn."""
+_POLL = 0.05
+"""How often a waiting member checks that its batch still has someone to commit it."""
+
+
+@dataclass
+class _Batch:
+    """One open SQLite transaction and the writes that joined it (guarded by the gate)."""
+
+    engine: Engine
+    conn: Connection
+    members: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+    error: str | None = None
+    """Why the batch did not commit; every member fails closed with it."""
+
+
+class GroupCommit:
+    """The write path of one SQLite file in this process, shared by every store open on it."""
+
+    def __init__(self, database: Path) -> None:
+        self.gate = WriterGate(database)
+        self._batch: _Batch | None = None
+
+    @contextmanager
+    def write(self, engine: Engine, *, timeout: float) -> Iterator[Connection]:
+        """A connection inside the shared transaction; returns once the write is durable."""
+        self.gate.enter(timeout=timeout)
+        try:
+            batch = self._join(engine, timeout)
+        except BaseException:
+            self.gate.leave()
+            raise
+        ok = False
+        try:
+            yield batch.conn
+            ok = True
+        finally:
+            self._finish(batch, ok=ok, timeout=timeout)
+
+    def _join(self, engine: Engine, timeout: float) -> _Batch:
+        batch = self._batch
+        if batch is not None and batch.engine is not engine:
+            self._commit(batch)  # another store's connection: close its batch first
+            batch = None
+        if batch is None:
+            self.gate.lock_file(timeout=timeout)
+            try:
+                conn = engine.connect()
+                try:
+                    conn.begin()
+                except BaseException:
+                    conn.close()
+                    raise
+            except SQLAlchemyError as e:
+                self.gate.unlock_file()
+                raise StoreUnavailable(f"writing: the database is unavailable: {e}") from e
+            except BaseException:
+                self.gate.unlock_file()
+                raise
+            batch = self._batch = _Batch(engine=engine, conn=conn)
+        try:
+            batch.conn.exec_driver_sql("SAVEPOINT askfirst_write")
+        except SQLAlchemyError as e:
+            self._fail(batch, f"{e}")
+            self._commit(batch)
+            raise StoreUnavailable(f"writing: the database is unavailable: {e}") from e
+        batch.members += 1
+        return batch
+
+    def _finish(self, batch: _Batch, *, ok: bool, timeout: float) -> None:
+        """End one member: keep or undo its writes, then commit or hand the batch on, and wait."""
+        try:
+            if batch.error is None:
+                try:
+                    if not ok:
+                        batch.conn.exec_driver_sql("ROLLBACK TO askfirst_write")
+                    batch.conn.exec_driver_sql("RELEASE askfirst_write")
+                except SQLAlchemyError as e:
+                    self._fail(batch, f"{e}")
+            last = batch.error is not None or batch.members >= MAX_BATCH or not self.gate.queued
+            if last:
+                self._commit(batch)
+        finally:
+            self.gate.leave()
+        deadline = time.monotonic() + 2 * timeout + 1
+        while not batch.done.wait(_POLL):
+            # Normally a queued thread joins and commits; if it gave up, commit ourselves.
+            if self.gate.try_enter():
+                try:
+                    if self._batch is batch:
+                        self._commit(batch)
+                finally:
+                    self.gate.leave()
+            elif time.monotonic() > deadline:
+                raise StoreUnavailable(
+                    f"writing: expected the shared commit within {2 * timeout + 1:g} s, got none "
+                    "(the write may or may not be kept)"
+                )
+        if batch.error is not None and ok:
+            raise StoreUnavailable(f"writing: the database is unavailable: {batch.error}")
+
+    def _fail(self, batch: _Batch, why: str) -> None:
+        logger.warning("store: a shared write transaction failed: %s", why)
+        batch.error = why
+
+    def _commit(self, batch: _Batch) -> None:
+        """COMMIT (or roll back a failed batch), release the file lock, wake the members.
+        Call holding the gate."""
+        try:
+            dbapi: Any = batch.conn.connection.dbapi_connection
+            if batch.error is None and not dbapi.in_transaction:
+                # SQLite rolls a transaction back by itself on some errors (disk full, I/O).
+                self._fail(batch, "SQLite rolled the transaction back")
+            if batch.error is None:
+                batch.conn.commit()
+            else:
+                batch.conn.rollback()
+        except SQLAlchemyError as e:
+            if batch.error is None:
+                self._fail(batch, f"{e}")
+        finally:
+            try:
+                batch.conn.close()
+            finally:
+                self._batch = None
+                self.gate.unlock_file()
+                batch.done.set()
+
+    def _after_fork(self) -> None:
+        self.gate._after_fork()
+        self._batch = None
+
+
+class _Registry:
+    """The write paths of this process, by database file."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.writers: dict[str, GroupCommit] = {}
+
+    def after_fork(self) -> None:
+        self.lock = threading.Lock()
+        for writer in self.writers.values():
+            writer._after_fork()
+
+
+_REGISTRY = _Registry()
+os.register_at_fork(after_in_child=_REGISTRY.after_fork)
+
+
+def group_commit(database: str) -> GroupCommit:
+    """The process-wide write path of a SQLite file; StoreUnavailable when its lock file (next
+    to the database) cannot be created."""
+    key = os.path.realpath(database)
+    with _REGISTRY.lock:
+        writer = _REGISTRY.writers.get(key)
+        if writer is None:
+            try:
+                writer = _REGISTRY.writers[key] = GroupCommit(Path(key))
+            except OSError as e:
+                raise StoreUnavailable(
+                    f"opening the store: cannot create the writer lock file next to {key!r}: {e}"
+                ) from e
+        return writer

@@ -1,0 +1,102 @@
+"""SQLite group commit: writes that queue together share one COMMIT, nobody returns before it,
+and a member that fails is rolled back alone."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from policy.values import UtteranceTag
+from store.base import open_store
+from store.errors import AmbientTextRefused, StoreError
+from store.sql import SqlStore
+from tests.store.builders import NOW, consent, decision, utterance
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    opened = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    assert isinstance(opened, SqlStore)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.001)
+
+
+def test_a_failing_member_of_a_shared_commit_is_rolled_back_alone(store: SqlStore) -> None:
+    assert store._writer is not None
+    gate = store._writer.gate
+    events: list[str] = []
+    errors: list[StoreError] = []
+    first_inside = threading.Event()
+
+    def first() -> None:
+        with store.turn(user_id="alice", session_id="s1", now=NOW) as tx:
+            tx.record(
+                utterance=utterance("u1", user_id="alice"),
+                decision=decision("d1", utterance_id="u1"),
+                consent=consent("alice"),
+            )
+            first_inside.set()
+            wait_until(lambda: gate.queued >= 1, "the second writer to queue")
+        events.append("first returned")
+
+    def second() -> None:
+        first_inside.wait(5)
+        try:
+            with store.turn(user_id="bob", session_id="s1", now=NOW) as tx:
+                tx.set_opt_out(True)  # written, then rolled back with the failing turn
+                events.append("second block ran")
+                tx.record(
+                    utterance=utterance("u2", user_id="bob", tag=UtteranceTag.AMBIENT),
+                    decision=decision("d2", utterance_id="u2", permit=False),
+                    consent=consent("bob"),
+                )
+        except StoreError as e:
+            errors.append(e)
+        events.append("second returned")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert [type(e) for e in errors] == [AmbientTextRefused]
+    # The first writer left the transaction open for the queued second one and returned only
+    # after the commit that followed the second one's block.
+    assert events.index("second block ran") < events.index("first returned")
+    assert store.get_decision("d1") == decision("d1", utterance_id="u1")
+    assert store.get_decision("d2") is None
+    assert store.user_state(user_id="bob", session_id=None, now=NOW).opted_out is False
+    report = store.audit_verify()
+    assert (report.ok, report.count) == (True, 1), report.problems
+
+
+def test_sequential_writes_each_commit_before_returning(store: SqlStore, tmp_path: Path) -> None:
+    other = open_store(f"sqlite:///{tmp_path / 'store.db'}")  # a second store, same file
+    try:
+        for n in range(3):
+            writer = store if n % 2 == 0 else other
+            with writer.turn(user_id="alice", session_id="s1", now=NOW) as tx:
+                tx.record(
+                    utterance=utterance(f"u{n}", user_id="alice"),
+                    decision=decision(f"d{n}", utterance_id=f"u{n}"),
+                    consent=tx.user_state(),
+                )
+            # Visible at once from a fresh connection of the other store: committed.
+            reader = other if writer is store else store
+            assert reader.get_decision(f"d{n}") is not None
+    finally:
+        other.close()
+    assert store.audit_verify().ok
