@@ -18,6 +18,10 @@ from speech.errors import SpeechError
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_SPOT_SECONDS = 2.0
+"""How much of an utterance's opening the wake-word spotter decodes, unless a locale says."""
+MAX_SPOT_SECONDS = 10.0
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
 
 
@@ -65,6 +69,8 @@ class SpeechLocale:
     """Words shortly before a wake word that report speech ("told", "asked", "said")."""
     reported_speech_suffixes: tuple[str, ...]
     """Word endings that quote speech (Korean "라고", "다고")."""
+    spot_seconds: float = DEFAULT_SPOT_SECONDS
+    """How many opening seconds of the audio the wake-word spotter decodes."""
 
     def __repr__(self) -> str:
         return f"SpeechLocale(code={self.code!r}, wake_words={self.wake_words!r})"
@@ -84,7 +90,9 @@ class SpeechLocale:
         )
 
 
-_LIST_FIELDS = tuple(f.name for f in fields(SpeechLocale) if f.name not in ("code", "name"))
+_SCALAR_FIELDS = ("code", "name", "spot_seconds")
+_LIST_FIELDS = tuple(f.name for f in fields(SpeechLocale) if f.name not in _SCALAR_FIELDS)
+_OPTIONAL_FIELDS = frozenset({"spot_seconds"})
 _MAY_BE_EMPTY = frozenset(
     {
         "alternate_wake_words",
@@ -122,11 +130,11 @@ def parse_locale(text: str, *, source: str) -> SpeechLocale:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LocaleError(f"{source}: expected valid TOML, got a syntax error: {exc}") from None
-    expected = {"code", "name", *_LIST_FIELDS}
+    expected = {*_SCALAR_FIELDS, *_LIST_FIELDS}
     unknown = sorted(set(data) - expected)
     if unknown:
         raise LocaleError(f"{source}: expected only the keys {sorted(expected)!r}, got {unknown!r}")
-    missing = sorted(expected - set(data))
+    missing = sorted(expected - _OPTIONAL_FIELDS - set(data))
     if missing:
         raise LocaleError(f"{source}: missing required keys {missing!r}")
     for key in ("code", "name"):
@@ -142,7 +150,25 @@ def parse_locale(text: str, *, source: str) -> SpeechLocale:
             f"{source}: expected address_openers and about_words to be disjoint, "
             f"got both containing {clash!r}"
         )
-    return SpeechLocale(code=data["code"], name=data["name"], **lists)
+    return SpeechLocale(
+        code=data["code"],
+        name=data["name"],
+        spot_seconds=_spot_seconds(data.get("spot_seconds", DEFAULT_SPOT_SECONDS), source=source),
+        **lists,
+    )
+
+
+def _spot_seconds(value: object, *, source: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_SPOT_SECONDS
+    ):
+        raise LocaleError(
+            f"{source}: spot_seconds: expected a number of seconds in (0, {MAX_SPOT_SECONDS}],"
+            f" got {value!r}"
+        )
+    return float(value)
 
 
 def known_locales() -> tuple[str, ...]:

@@ -9,7 +9,14 @@ import pytest
 
 import speech
 from speech.capture import CaptureContext, Trigger
-from speech.locale import LocaleError, known_locales, load_locale, parse_locale
+from speech.locale import (
+    DEFAULT_SPOT_SECONDS,
+    MAX_SPOT_SECONDS,
+    LocaleError,
+    known_locales,
+    load_locale,
+    parse_locale,
+)
 from speech.tagging import tag_utterance
 
 LOCALES_DIR = Path(speech.__file__).parent / "locales"
@@ -22,9 +29,11 @@ def test_bundled_locales() -> None:
     assert {"echo", "computer", "amazon"} <= set(en.alternate_wake_words)
     ko = load_locale("ko-KR")
     assert ko.wake_words == ("아리아",)
-    assert {"아리랑", "마리아", "아이야", "알려줘", "아리수"} <= set(ko.competing_phrases)
+    assert {"아리랑", "마리아", "알려줘", "아리수"} <= set(ko.competing_phrases)
     assert ko.spotting_phrases[0] == "아리아"
     assert "아리아" not in ko.spotting_phrases[1:]
+    assert en.spot_seconds == DEFAULT_SPOT_SECONDS == 2.0
+    assert 0 < ko.spot_seconds <= MAX_SPOT_SECONDS
 
 
 def test_loading_is_cached_and_forgiving_about_spelling() -> None:
@@ -148,6 +157,21 @@ def test_a_third_locale_is_one_data_file() -> None:
             r"got both containing \['was'\]",
         ),
         (('name = "Deutsch"', "name = "), r"de.toml: expected valid TOML, got a syntax error"),
+        *(
+            (
+                ('name = "Deutsch"', f'name = "Deutsch"\nspot_seconds = {bad}'),
+                rf"de.toml: spot_seconds: expected a number of seconds in \(0, 10.0\], got {got}",
+            )
+            for bad, got in [
+                ("0", "0"),
+                ("-1.5", "-1.5"),
+                ("10.5", "10.5"),
+                ("nan", "nan"),
+                ("inf", "inf"),
+                ("true", "True"),
+                ('"2"', "'2'"),
+            ]
+        ),
     ],
 )
 def test_bad_locale_files_are_refused_clearly(change: tuple[str, str], expected: str) -> None:
@@ -155,6 +179,13 @@ def test_bad_locale_files_are_refused_clearly(change: tuple[str, str], expected:
     assert old in GERMAN
     with pytest.raises(LocaleError, match=expected):
         parse_locale(GERMAN.replace(old, new), source="de.toml")
+
+
+def test_spot_seconds_is_optional_and_read_when_given() -> None:
+    assert parse_locale(GERMAN, source="de.toml").spot_seconds == DEFAULT_SPOT_SECONDS
+    de = parse_locale(GERMAN + "spot_seconds = 1\n", source="de.toml")
+    assert de.spot_seconds == 1.0 and isinstance(de.spot_seconds, float)
+    assert de.with_wake_words(["computer"]).spot_seconds == 1.0
 
 
 @pytest.mark.parametrize("path", sorted(LOCALES_DIR.glob("*.toml")), ids=lambda p: p.name)

@@ -389,6 +389,15 @@ def test_wake_word_opens_in_korean() -> None:
     assert not wake_word_opens("마리아", ko)
 
 
+@pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
+def test_no_competing_phrase_reads_as_the_wake_word(locale: str) -> None:
+    """A competitor winning the spotting grammar must never confirm a wake-word trigger."""
+    loaded = load_locale(locale)
+    for phrase in loaded.competing_phrases:
+        assert not wake_word_opens(phrase, loaded), phrase
+        assert not wake_word_opens(f"{phrase} {loaded.wake_words[0]}", loaded), phrase
+
+
 AUDIO_WAKE = Audio(pcm=b"\x01\x00" * 1600, sample_rate=16000)
 AUDIO_MARIA = Audio(pcm=b"\x02\x00" * 1600, sample_rate=16000)
 AUDIO_MID = Audio(pcm=b"\x03\x00" * 1600, sample_rate=16000)
@@ -418,7 +427,7 @@ def test_tagging_from_a_transcriber_with_spotting(
         spots={AUDIO_WAKE.pcm: "아리아", AUDIO_MARIA.pcm: "마리아", AUDIO_MID.pcm: "<UNK> 아리아"},
     )
     transcript = fake.transcribe(audio)
-    spotted = fake.spot(audio, phrases=ko.spotting_phrases, seconds=2.0)
+    spotted = fake.spot(audio, phrases=ko.spotting_phrases, seconds=ko.spot_seconds)
     capture = CaptureContext(
         trigger=Trigger.WAKE_WORD, device_id=DEVICE, start=T0, end=T0 + timedelta(seconds=2)
     )
@@ -431,7 +440,7 @@ def test_tagging_from_a_transcriber_with_spotting(
         broadcast=False,
     )
     assert (result.tag, result.reasons) == (tag, reasons)
-    assert fake.spot_calls == [(ko.spotting_phrases, 2.0)]
+    assert fake.spot_calls == [(ko.spotting_phrases, ko.spot_seconds)]
     assert ko.spotting_phrases[0] == "아리아"
 
 
