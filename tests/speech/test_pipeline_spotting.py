@@ -1,0 +1,92 @@
+"""Wake-word spotting as the pipeline runs it: the locale's grammar and head length, real Vosk.
+
+The device says its wake-word detector fired; the pipeline spots on the opening seconds of the
+audio with ``ko-KR``'s spotting phrases and confirms the trigger only when "아리아" opens it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from policy.config import EXAMPLE_POLICY_PATH, load_policy
+from policy.values import UtteranceTag
+from skill.pipeline import Pipeline, TurnInput
+from skill.settings import Settings
+from skill.transcribers import TranscriberSet
+from speech.audio import read_wav
+from speech.capture import CaptureContext, Trigger
+from speech.tagging import TagReason
+from speech.vosk_engine import VoskTranscriber
+from store.base import open_store
+from tests.speech.conftest import KO_DATA
+
+pytestmark = pytest.mark.vosk
+
+T0 = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def pipeline(ko_transcriber: VoskTranscriber, tmp_path: Path) -> Iterator[Pipeline]:
+    """A pipeline on a real SQLite store, sharing the session's dither-free Korean transcriber."""
+    store = open_store(f"sqlite:///{tmp_path / 'askfirst.db'}")
+    sleeps: list[float] = []
+    yield Pipeline(
+        policy=load_policy(EXAMPLE_POLICY_PATH),
+        store=store,
+        transcribers=TranscriberSet({"ko-KR": ko_transcriber}),
+        settings=Settings(broadcast_key="k" * 32),
+        clock=lambda: T0,
+        sleep=sleeps.append,
+    )
+    # Not Pipeline.close(): that would close the session's transcriber too.
+    store.close()
+
+
+def wake_word_turn(name: str) -> TurnInput:
+    """The clip ``name`` as a device sends it after its wake-word detector fired."""
+    audio = read_wav((KO_DATA / f"{name}.wav").read_bytes())
+    end = T0 + timedelta(seconds=audio.duration)
+    return TurnInput(
+        device_id="living-room",
+        capture=CaptureContext(
+            trigger=Trigger.WAKE_WORD, device_id="living-room", start=T0, end=end
+        ),
+        locale="ko-KR",
+        audio=audio,
+        user_id="jiwoo",
+    )
+
+
+@pytest.mark.parametrize("name", ["wake_coffee", "wake_headphones", "wake_weather", "wake_music"])
+def test_a_clip_opening_with_the_wake_word_confirms_the_trigger(
+    pipeline: Pipeline, name: str
+) -> None:
+    heard = pipeline.hear(wake_word_turn(name))
+    assert heard.wake_word_spotted is True, heard.transcript.text
+    result = pipeline.decide(heard)
+    assert result.tag.tag is UtteranceTag.PROMPTED
+    assert result.tag.reasons == (TagReason.WAKE_WORD_VERIFIED.value,)
+
+
+def test_wake_coffee_through_handle_is_prompted(pipeline: Pipeline) -> None:
+    result = pipeline.handle(wake_word_turn("wake_coffee"))
+    assert result.tag.tag is UtteranceTag.PROMPTED
+    assert result.tag.reasons == ("wake_word_verified",)
+    assert result.utterance.tag is UtteranceTag.PROMPTED
+
+
+@pytest.mark.parametrize(
+    "name", ["mid_wake", "plain_coffee", "plain_dinner", "plain_shoes", "plain_weather"]
+)
+def test_a_clip_not_opening_with_the_wake_word_is_a_false_trigger(
+    pipeline: Pipeline, name: str
+) -> None:
+    result = pipeline.handle(wake_word_turn(name))
+    assert result.tag.tag is UtteranceTag.AMBIENT
+    assert result.tag.reasons[0] == TagReason.FALSE_TRIGGER.value, result.tag.reasons
+    assert not result.decision.permit
+    assert result.decision.rule == "R1.prompted"
