@@ -41,7 +41,7 @@ from speech.audio import Audio
 from speech.broadcast import PeerCapture, fingerprint, is_broadcast
 from speech.capture import CaptureContext, Trigger
 from speech.locale import SpeechLocale, load_locale
-from speech.tagging import TagResult, tag_utterance, wake_word_opens
+from speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from speech.transcriber import Transcript, Word
 from speech.windows import ListeningWindow, open_window
 from store.base import Store, open_store
@@ -51,6 +51,20 @@ ALEXA_REQUEST = "alexa_request"
 
 _HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
 """Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
+
+
+def _may_be_broadcast(trigger: Trigger, text: str, locale: SpeechLocale) -> bool:
+    """Whether this capture could be prompted and a loudspeaker could have caused it.
+
+    Only such captures are fingerprinted for broadcast detection: chatter without the wake word
+    on a continuous-capture device is ambient whatever other devices heard, so not even an HMAC
+    of it is kept; a push-to-talk press cannot come from a loudspeaker.
+    """
+    if not text or trigger is Trigger.PUSH_TO_TALK:
+        return False
+    if trigger is Trigger.NONE:
+        return mentions_wake_word(text, locale)
+    return True
 
 
 def utc_now() -> datetime:
@@ -253,7 +267,7 @@ class Pipeline:
         else:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
         heard_print = None
-        if transcript.text and turn.capture.trigger is not Trigger.PUSH_TO_TALK:
+        if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
             heard_print = fingerprint(transcript.text, key=self._broadcast_key)
             self.store.note_capture(
                 PeerCapture(

@@ -219,6 +219,12 @@ def _read(text: str, locale: SpeechLocale) -> _Reading:
     return _Reading(empty=False, opening=None, elsewhere=(), headless=headless)
 
 
+def mentions_wake_word(text: str, locale: SpeechLocale) -> bool:
+    """Whether a wake word occurs anywhere in ``text`` (in any of its forms)."""
+    words = [t.word for t in _tokens(text, locale)]
+    return any(_wake_at(words, i, locale) is not None for i in range(len(words)))
+
+
 def wake_word_opens(spotted_text: str, locale: SpeechLocale) -> bool:
     """Whether a spotting result (``Transcriber.spot`` over ``locale.spotting_phrases``) opens
     with one of the locale's wake words; this is the ``wake_word_spotted`` fact for tagging."""

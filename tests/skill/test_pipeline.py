@@ -19,6 +19,7 @@ from skill.errors import SkillError
 from skill.pipeline import IntentInput, Pipeline, TurnInput
 from skill.settings import Settings
 from skill.transcribers import TranscriberSet
+from speech.broadcast import fingerprint
 from speech.capture import CaptureContext, Trigger
 from store.base import open_store
 
@@ -376,3 +377,26 @@ def test_unaddressed_speech_never_gets_an_offer_and_never_leaves_text_behind(
         pipeline.store.audit_export(out)
         rows = [json.loads(line) for line in out.getvalue().splitlines()]
         assert all(marker not in json.dumps(row) for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger", "kept"),
+    [
+        ("we should buy new running shoes", Trigger.NONE, False),
+        ("Alexa, find me a deal on headphones", Trigger.NONE, True),
+        ("I told Alexa to order coffee", Trigger.NONE, True),
+        ("find me a deal on headphones", Trigger.WAKE_WORD, True),
+        ("do you have any deals on coffee", Trigger.FOLLOW_UP, True),
+        ("Alexa, find me a deal on headphones", Trigger.PUSH_TO_TALK, False),
+    ],
+)
+def test_only_captures_a_loudspeaker_could_have_prompted_are_fingerprinted(
+    pipeline: Pipeline, text: str, trigger: Trigger, kept: bool
+) -> None:
+    heard = pipeline.hear(say(pipeline, text, trigger=trigger))
+    assert (heard.fingerprint is not None) is kept
+    key = pipeline.settings.broadcast_key.get_secret_value().encode()
+    peers = pipeline.store.peers(
+        fingerprint=fingerprint(text, key=key), around=T0, seconds=5, exclude_device="elsewhere"
+    )
+    assert (len(peers) == 1) is kept
