@@ -54,7 +54,8 @@ def summary(report: Report, *, style: Style) -> Iterator[str]:
         f"{offers} offer{'s' if offers != 1 else ''} made"
     )
     if report.ok:
-        yield style(f"all {checked} expectations held", "green") if checked else "no expectations"
+        held = "the expectation held" if checked == 1 else f"all {checked} expectations held"
+        yield style(held, "green") if checked else "no expectations"
         return
     failed = report.failures
     yield style(f"{len(failed)} expectation{'s' if len(failed) != 1 else ''} failed:", "red")
