@@ -183,11 +183,17 @@ def utterance_requests(count: int, *, users: int) -> list[Request]:
 # -- load shapes --------------------------------------------------------------------------------
 
 
-def _send(conn: http.client.HTTPConnection, request: Request) -> bool:
+FIRST_ERROR: dict[str, str] = {}
+"""Per endpoint name, the first failed response, so a run with errors says what they were."""
+
+
+def _send(conn: http.client.HTTPConnection, request: Request, name: str) -> bool:
     method, path, body, headers = request
     conn.request(method, path, body=body, headers=headers)
     response = conn.getresponse()
-    response.read()
+    data = response.read()
+    if response.status != 200:
+        FIRST_ERROR.setdefault(name, f"HTTP {response.status}: {data[:160]!r}")
     return response.status == 200
 
 
@@ -216,8 +222,9 @@ def closed_loop(
                 break
             started = time.perf_counter()
             try:
-                ok = _send(conn, next_request(index))
-            except (OSError, http.client.HTTPException):
+                ok = _send(conn, next_request(index), name)
+            except (OSError, http.client.HTTPException) as e:
+                FIRST_ERROR.setdefault(name, f"{type(e).__name__}: {e}")
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 ok = False
@@ -269,8 +276,9 @@ def open_loop(
             if delay > 0:
                 time.sleep(delay)
             try:
-                ok = _send(conn, next_request(index))
-            except (OSError, http.client.HTTPException):
+                ok = _send(conn, next_request(index), name)
+            except (OSError, http.client.HTTPException) as e:
+                FIRST_ERROR.setdefault(name, f"{type(e).__name__}: {e}")
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 ok = False
@@ -449,6 +457,8 @@ def main() -> int:
         )
     for line in audits:
         print(line)
+    for name, error in FIRST_ERROR.items():
+        print(f"first error of {name}: {error}")
     return 0
 
 

@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     policy_path: Path = EXAMPLE_POLICY_PATH
     """The policy file: catalog, caps, locales."""
     store_url: str = "sqlite:///askfirst.db"
-    """SQLAlchemy-style URL: ``sqlite:///file.db`` or ``postgresql://user@host/db``."""
+    """SQLAlchemy-style URL: ``sqlite:///file.db`` or ``postgresql://user@host/db``.
+
+    SQLite commits durably by default (``synchronous=full``); ``sqlite:///file.db?synchronous=
+    normal`` is faster and survives a killed process, but may lose the last decisions and
+    their audit records on power loss or an OS crash."""
     checkpoint_path: Path | None = None
     """Where audit checkpoints are written (outside the database)."""
     checkpoint_every: int = Field(default=1000, ge=1)
