@@ -85,13 +85,14 @@ class _FileLock:
 
 
 class WriterGate:
-    """One writer at a time per database file: first per process (``enter``), then across
-    processes (``lock_file``). Both waits are bounded; a timeout raises StoreUnavailable."""
+    """One writer at a time per database: first per process (``enter``), then across processes
+    (``lock_file``, when there is a lock file). Both waits are bounded; a timeout raises
+    StoreUnavailable."""
 
-    def __init__(self, database: Path) -> None:
-        self._lock_path = Path(f"{database}-writer.lock")
+    def __init__(self, lock_path: Path | None) -> None:
+        self._lock_path = lock_path
         self._threads = threading.Lock()
-        self._file = _FileLock(self._lock_path)
+        self._file = None if lock_path is None else _FileLock(lock_path)
         self._count = threading.Lock()
         self._queued = 0
 
@@ -122,14 +123,15 @@ class WriterGate:
 
     def lock_file(self, *, timeout: float) -> None:
         """Call between ``enter`` and ``leave``."""
-        if not self._file.acquire(timeout):
+        if self._file is not None and not self._file.acquire(timeout):
             raise StoreUnavailable(
                 f"writing: expected the database's write turn within {timeout:g} s, "
                 f"got {str(self._lock_path)!r} still locked by another process"
             )
 
     def unlock_file(self) -> None:
-        self._file.release()
+        if self._file is not None:
+            self._file.release()
 
     @contextmanager
     def hold(self, *, timeout: float) -> Iterator[None]:
@@ -147,8 +149,9 @@ class WriterGate:
     def _after_fork(self) -> None:
         # A child must not share the parent's flock (it belongs to the open file description,
         # which fork shares) nor a thread lock some parent thread held at the fork.
-        self._file.close()
+        if self._file is not None and self._lock_path is not None:
+            self._file.close()
+            self._file = _FileLock(self._lock_path)
         self._threads = threading.Lock()
-        self._file = _FileLock(self._lock_path)
         self._count = threading.Lock()
         self._queued = 0

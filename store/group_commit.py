@@ -1,5 +1,6 @@
-"""Group commit for SQLite: writers that queue at the same moment share one COMMIT, so one
-fsync makes several turns durable.
+"""Group commit: writers that queue at the same moment share one COMMIT, so one fsync makes
+several turns durable (SQLite, and PostgreSQL, where the chain head's lock otherwise makes every
+append wait for the previous append's commit to reach the disk).
 
 Each write transaction (a turn, a window, a consent change) runs in a SAVEPOINT of one shared
 SQLite transaction that the threads of a process extend one at a time, in the writer gate's
@@ -10,6 +11,11 @@ holds, and a SIGKILL loses only writes nobody was told about. A failed COMMIT fa
 closed (StoreUnavailable); a member whose own block raised has its savepoint rolled back and the
 others are unaffected. Each member reads the writes of those before it, so caps and the audit
 chain see one serial order, as with one transaction per write.
+
+Batches of different processes are serialised by an exclusive lock taken when a batch begins:
+SQLite's writer gate file lock (see ``store.gate``), and on PostgreSQL a transaction-level
+advisory lock, so members never wait for each other's user or chain locks across batches
+(which could deadlock) and per-user caps see every committed write.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +34,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from store.engine import lock_key
 from store.errors import StoreUnavailable
 from store.gate import WriterGate
+from store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +62,13 @@ class _Batch:
 class GroupCommit:
     """The write path of one SQLite file in this process, shared by every store open on it."""
 
-    def __init__(self, database: Path) -> None:
-        self.gate = WriterGate(database)
+    def __init__(
+        self, gate: WriterGate, *, after_begin: Callable[[Connection], None] | None = None
+    ) -> None:
+        self.gate = gate
+        self._after_begin = after_begin
         self._batch: _Batch | None = None
+        _ALL.add(self)
 
     @contextmanager
     def write(self, engine: Engine, *, timeout: float) -> Iterator[Connection]:
@@ -84,6 +97,8 @@ class GroupCommit:
                 conn = engine.connect()
                 try:
                     conn.begin()
+                    if self._after_begin is not None:
+                        self._after_begin(conn)
                 except BaseException:
                     conn.close()
                     raise
@@ -143,10 +158,10 @@ class GroupCommit:
         """COMMIT (or roll back a failed batch), release the file lock, wake the members.
         Call holding the gate."""
         try:
-            dbapi: Any = batch.conn.connection.dbapi_connection
-            if batch.error is None and not dbapi.in_transaction:
-                # SQLite rolls a transaction back by itself on some errors (disk full, I/O).
-                self._fail(batch, "SQLite rolled the transaction back")
+            if batch.error is None and not _usable(batch.conn):
+                # SQLite rolls a transaction back by itself on some errors (disk full, I/O);
+                # PostgreSQL would turn the COMMIT of a failed transaction into a rollback.
+                self._fail(batch, "the database ended or aborted the transaction")
             if batch.error is None:
                 batch.conn.commit()
             else:
@@ -167,6 +182,17 @@ class GroupCommit:
         self._batch = None
 
 
+def _usable(conn: Connection) -> bool:
+    """Whether the connection's transaction is still open and can commit."""
+    dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        return bool(dbapi.info.transaction_status == 2)  # psycopg.pq.TransactionStatus.INTRANS
+    return bool(dbapi.in_transaction)
+
+
+_ALL: weakref.WeakSet[GroupCommit] = weakref.WeakSet()
+
+
 class _Registry:
     """The write paths of this process, by database file."""
 
@@ -176,7 +202,7 @@ class _Registry:
 
     def after_fork(self) -> None:
         self.lock = threading.Lock()
-        for writer in self.writers.values():
+        for writer in list(_ALL):
             writer._after_fork()
 
 
@@ -184,17 +210,32 @@ _REGISTRY = _Registry()
 os.register_at_fork(after_in_child=_REGISTRY.after_fork)
 
 
-def group_commit(database: str) -> GroupCommit:
+def sqlite_group_commit(database: str) -> GroupCommit:
     """The process-wide write path of a SQLite file; StoreUnavailable when its lock file (next
-    to the database) cannot be created."""
+    to the database, ``FILE-writer.lock``) cannot be created."""
     key = os.path.realpath(database)
     with _REGISTRY.lock:
         writer = _REGISTRY.writers.get(key)
         if writer is None:
             try:
-                writer = _REGISTRY.writers[key] = GroupCommit(Path(key))
+                gate = WriterGate(Path(f"{key}-writer.lock"))
+                writer = _REGISTRY.writers[key] = GroupCommit(gate)
             except OSError as e:
                 raise StoreUnavailable(
                     f"opening the store: cannot create the writer lock file next to {key!r}: {e}"
                 ) from e
         return writer
+
+
+LOCK_BATCHES = Sql.of("SELECT 1", postgresql="SELECT pg_advisory_xact_lock(:k)")
+BATCH_KEY = lock_key("writer", "batch")
+
+
+def postgresql_group_commit() -> GroupCommit:
+    """A write path for one PostgreSQL store: its threads share commits; batches of every
+    process (and store) serialise on one advisory lock, held until each batch commits."""
+
+    def lock_batches(conn: Connection) -> None:
+        run(conn, LOCK_BATCHES, {"k": BATCH_KEY}, what="waiting for the write turn")
+
+    return GroupCommit(WriterGate(None), after_begin=lock_batches)

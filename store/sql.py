@@ -24,7 +24,7 @@ from store.checkpoint import read_checkpoint, write_checkpoint
 from store.codec import decision_from_json
 from store.engine import READ_ONLY, db_errors, lock_user, make_engine
 from store.errors import BadValueError, StoreError
-from store.group_commit import GroupCommit, group_commit
+from store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from store.schema import (
     audit_log,
     db_time,
@@ -76,8 +76,11 @@ class SqlStore(Store):
             with self._write() as conn, db_errors(f"opening the store ({self.dialect})"):
                 lock_migrations(conn)
                 migrate(conn)
-            if self.dialect == "sqlite":  # PostgreSQL's row and advisory locks queue waiters
-                self._writer = group_commit(self._engine.url.database or "")
+            self._writer = (
+                sqlite_group_commit(self._engine.url.database or "")
+                if self.dialect == "sqlite"
+                else postgresql_group_commit()
+            )
         except StoreError:
             self._engine.dispose()
             raise
@@ -89,7 +92,7 @@ class SqlStore(Store):
     def _write(self) -> Iterator[Connection]:
         """A write transaction; leaving the block commits (durably), an error rolls back.
 
-        On SQLite, writes go through the file's group commit (``store.group_commit``).
+        Once the store is open, writes go through its group commit (``store.group_commit``).
         """
         if self._writer is None:
             with db_errors("writing"), self._engine.connect() as conn, conn.begin():

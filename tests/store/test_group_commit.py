@@ -1,30 +1,17 @@
-"""SQLite group commit: writes that queue together share one COMMIT, nobody returns before it,
-and a member that fails is rolled back alone."""
+"""Group commit, on both back ends: writes that queue together share one COMMIT, nobody returns
+before it, and a member that fails is rolled back alone."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
+from collections.abc import Callable
 
 from policy.values import UtteranceTag
 from store.base import open_store
 from store.errors import AmbientTextRefused, StoreError
 from store.sql import SqlStore
 from tests.store.builders import NOW, consent, decision, utterance
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    opened = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    assert isinstance(opened, SqlStore)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -83,8 +70,8 @@ def test_a_failing_member_of_a_shared_commit_is_rolled_back_alone(store: SqlStor
     assert (report.ok, report.count) == (True, 1), report.problems
 
 
-def test_sequential_writes_each_commit_before_returning(store: SqlStore, tmp_path: Path) -> None:
-    other = open_store(f"sqlite:///{tmp_path / 'store.db'}")  # a second store, same file
+def test_sequential_writes_each_commit_before_returning(store: SqlStore, store_url: str) -> None:
+    other = open_store(store_url)  # a second store on the same database
     try:
         for n in range(3):
             writer = store if n % 2 == 0 else other
