@@ -1,9 +1,19 @@
 """Explicit product-question and consent-command detection: rule based, offline, explainable.
 
-A question is recognised only when a whole clause matches one of the locale's cue patterns
-(``policy/locales/<locale>.toml``), and never when the text holds a negation ("don't
-recommend anything") or reported speech ("she asked Alexa about shoes"). The pattern that
-matched is kept as the question's ``cue``, so every detection can be explained.
+The rule, in order:
+
+1. The whole text is normalised. A negation ("don't", "no", "never") or a reported-speech
+   marker ("asked", "said", "wants to know") *anywhere* in it -- in any sentence or clause,
+   before or after the question -- means there is no question. Scoping either to one clause
+   would let "don't tell me, what coffee do you recommend" or "do you have deals on coffee,
+   she asked" through; when in doubt, it is not a question.
+2. Otherwise the text is cut into clauses (:meth:`LocaleRules.clauses`: sentence and clause
+   punctuation, the locale's conjunction words and clause-final endings) and each clause, in
+   order, is matched as a whole against the locale's cue patterns
+   (``policy/locales/<locale>.toml``). The first clause that matches is the question: its topic
+   is that clause's topic, and the pattern that matched is the question's ``cue``, so every
+   detection can be explained. Clauses are never joined, so a topic cannot run from one clause
+   into the next ("tell me about the weather, I'm out of coffee" is not about coffee).
 """
 
 from __future__ import annotations
@@ -48,11 +58,11 @@ def detect_question(
 ) -> Question | None:
     """The explicit product question in ``text``, or None when there is none."""
     rules = load_locale(locale)
-    whole = rules.normalise(text)
+    whole, clauses = rules.split(text)
     if not whole or rules.is_negated(whole) or rules.is_reported(whole):
         return None
-    for clause in rules.clauses(text):
-        for cue in rules.cues:
+    for clause in clauses:
+        for cue in rules.cues_for(clause):
             question = _question(cue, clause, rules, utterance_id, catalog)
             if question is not None:
                 return question
@@ -111,12 +121,19 @@ def question_for_topic(
 
 
 def detect_command(*, text: str, locale: str) -> Command | None:
-    """The consent or "why" command ``text`` is, if it is one."""
+    """The consent or "why" command in ``text``, if it holds one.
+
+    Any clause may hold it ("ugh, stop offering me deals"); reported speech anywhere means no
+    command. An opt-out in any clause wins over everything else, and an opt-in is not taken
+    from a text holding a negation ("no, you can offer me deals again").
+    """
     rules = load_locale(locale)
-    if rules.is_reported(rules.normalise(text)):
+    whole, clauses = rules.split(text)
+    if rules.is_reported(whole):
         return None
-    for clause in rules.clauses(text):
-        for name, patterns in rules.commands:
-            if any(pattern.match(clause) is not None for pattern in patterns):
-                return Command(name)
+    for name, patterns in rules.commands:
+        if name == Command.OPT_IN and rules.is_negated(whole):
+            continue
+        if any(pattern.match(clause) is not None for clause in clauses for pattern in patterns):
+            return Command(name)
     return None

@@ -1,5 +1,9 @@
 """Locale data for the detector: cues, negations, reported speech, fillers, plural rules.
 
+Text is cut into clauses at sentence and clause punctuation (``. ! ? ; : , -- —`` and the
+CJK forms), before the locale's conjunction words ("and", "so", "그래서"; the word goes) and
+after its clause-final endings (Korean "-는데", "-으니까"; the word stays).
+
 Each locale is one TOML file in ``policy/locales/``; adding a locale means adding a file.
 A locale without its own file falls back to another of the same language (en-GB -> en-US).
 """
@@ -15,14 +19,14 @@ from importlib import resources
 from pydantic import ValidationError
 
 from policy.errors import PolicyConfigError, UnknownLocaleError
-from policy.patterns import Pattern, PatternError, compile_pattern
+from policy.patterns import TOPIC, Pattern, PatternError, compile_pattern
 from policy.schema import LocaleModel
 from policy.validation import config_error
 from policy.values import QuestionKind
 
 _LOCALE_NAME = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 _NON_WORD = re.compile(r"[^\w\s']+")
-_CLAUSE_BREAK = re.compile(r"[.?!;。？！]+")
+_CLAUSE_BREAK = re.compile(r"[.?!;:,…。？！；：，、]+|\s-+\s|--+|[–—]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,50 @@ class Cue:
     needs_catalog_match: bool
     """True for generic wording ("do you have X") that is a product question only when X
     names something in the catalog; False for wording that is commercial by itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """Phrases to strip from either end of a text, indexed by their first and last word."""
+
+    by_first: dict[str, tuple[str, ...]]
+    by_last: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, starts: tuple[str, ...], ends: tuple[str, ...]) -> Edges:
+        """Strip ``starts`` at the start, ``ends`` at the end; of several phrases that share the
+        word, the earlier is tried first."""
+        by_first: dict[str, tuple[str, ...]] = {}
+        by_last: dict[str, tuple[str, ...]] = {}
+        for phrase in starts:
+            first = phrase.split()[0]
+            by_first[first] = (*by_first.get(first, ()), phrase)
+        for phrase in ends:
+            last = phrase.split()[-1]
+            by_last[last] = (*by_last.get(last, ()), phrase)
+        return cls(by_first, by_last)
+
+    def strip(self, text: str) -> str:
+        """``text`` without any of the phrases at its start or end, repeatedly."""
+        while text:
+            for phrase in self.by_first.get(text.partition(" ")[0], ()):
+                if text == phrase:
+                    return ""
+                if text.startswith(phrase + " "):
+                    text = text[len(phrase) + 1 :]
+                    break
+            else:
+                break
+        while text:
+            for phrase in self.by_last.get(text.rpartition(" ")[2], ()):
+                if text == phrase:
+                    return ""
+                if text.endswith(" " + phrase):
+                    text = text[: -len(phrase) - 1]
+                    break
+            else:
+                break
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +100,31 @@ class LocaleRules:
     vague_topics: frozenset[str]
     topic_joiners: frozenset[str]
     """Words that may follow a catalog term inside a longer topic ("headphones *for* running")."""
+    conjunctions: dict[str, tuple[tuple[str, ...], ...]]
+    """Words or phrases that start a new clause and belong to neither ("and", "so"): by first
+    word, longest first."""
+    clause_endings: tuple[str, ...]
+    """Word endings that close a clause, the word kept in it (Korean "떨어졌*는데*")."""
     contractions: dict[str, str]
     suffix_expansions: tuple[tuple[str, str], ...]
+    expandable_endings: tuple[str, ...]
+    """The suffixes of ``suffix_expansions``: a quick test that a word may need expanding."""
     inflections: tuple[tuple[str, str], ...]
     min_stem: int
     inflection_passes: int
     cues: tuple[Cue, ...]
+    cues_by_first_word: dict[str, tuple[Cue, ...]]
+    """For each word some cue must start with, the cues (in file order) a clause starting with
+    it can match; a clause starting with another word can only match ``open_cues``."""
+    open_cues: tuple[Cue, ...]
+    """The cues a clause may match whatever its first word ("{topic} 추천해 줘")."""
     commands: tuple[tuple[str, tuple[Pattern, ...]], ...]
     """(command name, its patterns), in file order."""
+    clause_edges: Edges
+    """Vocatives and leading fillers at a clause's start, vocatives and trailing fillers at its
+    end."""
+    topic_edges: Edges
+    """Stop words and trailing fillers at either end of a topic."""
 
     def normalise(self, text: str) -> str:
         """Casefold, drop punctuation, expand contractions; words joined by single spaces."""
@@ -72,26 +137,53 @@ class LocaleRules:
             expanded = self.contractions.get(word)
             if expanded is None:
                 expanded = word
-                for suffix, replacement in self.suffix_expansions:
-                    if word.endswith(suffix) and len(word) > len(suffix):
-                        expanded = word[: -len(suffix)] + replacement
-                        break
+                if word.endswith(self.expandable_endings):
+                    for suffix, replacement in self.suffix_expansions:
+                        if word.endswith(suffix) and len(word) > len(suffix):
+                            expanded = word[: -len(suffix)] + replacement
+                            break
             words.append(expanded)
         return " ".join(" ".join(words).split())
 
     def clauses(self, text: str) -> tuple[str, ...]:
         """The normalised clauses of ``text`` with vocatives and fillers stripped at both ends."""
+        return self.split(text)[1]
+
+    def split(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """``normalise(text)`` and ``clauses(text)``, normalising each piece only once."""
+        pieces = [self.normalise(raw) for raw in _CLAUSE_BREAK.split(text)]
         found = []
-        for raw in _CLAUSE_BREAK.split(text):
-            clause = self.strip_edges(self.normalise(raw))
-            if clause:
-                found.append(clause)
-        return tuple(found)
+        for piece in pieces:
+            for words in self._split_words(piece.split()):
+                clause = self.strip_edges(" ".join(words))
+                if clause:
+                    found.append(clause)
+        return " ".join(piece for piece in pieces if piece), tuple(found)
+
+    def _split_words(self, words: list[str]) -> list[list[str]]:
+        parts: list[list[str]] = [[]]
+        index = 0
+        while index < len(words):
+            word = words[index]
+            phrases = self.conjunctions.get(word, ())
+            phrase = next((p for p in phrases if _starts(words, index, p)), None)
+            if phrase is not None:
+                parts.append([])
+                index += len(phrase)
+                continue
+            parts[-1].append(word)
+            if word.endswith(self.clause_endings) and word not in self.clause_endings:
+                parts.append([])
+            index += 1
+        return parts
+
+    def cues_for(self, clause: str) -> tuple[Cue, ...]:
+        """The cues, in file order, that ``clause`` could match given its first word."""
+        return self.cues_by_first_word.get(clause.split(" ", 1)[0], self.open_cues)
 
     def strip_edges(self, clause: str) -> str:
         """Drop leading vocatives/fillers ("alexa", "hey") and trailing ones ("please")."""
-        clause = _strip_start(clause, self.vocatives + self.leading_fillers)
-        return _strip_end(clause, self.vocatives + self.trailing_fillers)
+        return self.clause_edges.strip(clause)
 
     def is_negated(self, normalised: str) -> bool:
         return _has_phrase(normalised, self.negations) or any(
@@ -105,8 +197,7 @@ class LocaleRules:
 
     def clean_topic(self, topic: str) -> str:
         """The topic without leading or trailing stop words ("a good", "for me")."""
-        stops = self.topic_stopwords + self.trailing_fillers
-        return _strip_end(_strip_start(topic, stops), stops)
+        return self.topic_edges.strip(topic)
 
     def stem(self, word: str) -> str:
         """The word with a plural ending or particle removed, by the locale's suffix rules."""
@@ -124,32 +215,37 @@ def _by_length(phrases: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(phrases), key=lambda phrase: (-len(phrase), phrase)))
 
 
-def _strip_start(text: str, phrases: tuple[str, ...]) -> str:
-    changed = True
-    while changed and text:
-        changed = False
-        for phrase in phrases:
-            if text == phrase:
-                return ""
-            if text.startswith(phrase + " "):
-                text = text[len(phrase) + 1 :]
-                changed = True
-                break
-    return text
+def _check_no_clause_break(
+    source: str,
+    rules: LocaleRules,
+    conjunctions: dict[str, tuple[tuple[str, ...], ...]],
+    endings: tuple[str, ...],
+) -> None:
+    """A pattern is matched within one clause, so a clause break inside it could never match."""
+    words = rules.normalise(source.replace(TOPIC, " ").replace("|", " ")).split()
+    for index, word in enumerate(words):
+        if any(_starts(words, index, phrase) for phrase in conjunctions.get(word, ())):
+            raise PatternError(f"expected no conjunction in a pattern, got {word!r} in {source!r}")
+        if word.endswith(endings) and word not in endings:
+            raise PatternError(
+                f"expected no clause-final ending in a pattern, got {word!r} in {source!r}"
+            )
 
 
-def _strip_end(text: str, phrases: tuple[str, ...]) -> str:
-    changed = True
-    while changed and text:
-        changed = False
-        for phrase in phrases:
-            if text == phrase:
-                return ""
-            if text.endswith(" " + phrase):
-                text = text[: -len(phrase) - 1]
-                changed = True
-                break
-    return text
+def _by_first_word(cues: list[Cue]) -> dict[str, tuple[Cue, ...]]:
+    words = {word for cue in cues for word in cue.pattern.first_words or ()}
+    return {
+        word: tuple(
+            cue
+            for cue in cues
+            if cue.pattern.first_words is None or word in cue.pattern.first_words
+        )
+        for word in words
+    }
+
+
+def _starts(words: list[str], index: int, phrase: tuple[str, ...]) -> bool:
+    return tuple(words[index : index + len(phrase)]) == phrase
 
 
 def _has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
@@ -212,23 +308,41 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         topic_stopwords=(),
         vague_topics=frozenset(),
         topic_joiners=frozenset(),
+        conjunctions={},
+        clause_endings=(),
         contractions={key.casefold(): text.casefold() for key, text in model.contractions.items()},
         suffix_expansions=tuple(model.suffix_expansions.items()),
+        expandable_endings=tuple(model.suffix_expansions),
         inflections=tuple((item.suffix, item.replace) for item in model.inflections),
         min_stem=model.min_stem,
         inflection_passes=model.inflection_passes,
         cues=(),
+        cues_by_first_word={},
+        open_cues=(),
         commands=(),
+        clause_edges=Edges({}, {}),
+        topic_edges=Edges({}, {}),
     )
 
     def phrases(items: list[str]) -> tuple[str, ...]:
         return _by_length(tuple(filter(None, (rules.normalise(item) for item in items))))
+
+    vocatives = phrases(model.vocatives)
+    leading_fillers = phrases(model.leading_fillers)
+    trailing_fillers = phrases(model.trailing_fillers)
+    topic_stopwords = phrases(model.topic_stopwords)
+    conjunctions: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for phrase in phrases(model.conjunctions):
+        words = tuple(phrase.split())
+        conjunctions[words[0]] = (*conjunctions.get(words[0], ()), words)
+    clause_endings = tuple(item.casefold() for item in model.clause_endings)
 
     def compile_all(items: list[str], field: str) -> tuple[Pattern, ...]:
         compiled = []
         for index, item in enumerate(items):
             try:
                 compiled.append(compile_pattern(item, rules.normalise))
+                _check_no_clause_break(item, rules, conjunctions, clause_endings)
             except PatternError as exc:
                 raise PolicyConfigError(source, f"{field}[{index}]", str(exc)) from exc
         return tuple(compiled)
@@ -258,23 +372,32 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         commands.append((command, patterns))
     return LocaleRules(
         name=model.locale,
-        vocatives=phrases(model.vocatives),
-        leading_fillers=phrases(model.leading_fillers),
-        trailing_fillers=phrases(model.trailing_fillers),
+        vocatives=vocatives,
+        leading_fillers=leading_fillers,
+        trailing_fillers=trailing_fillers,
         negations=phrases(model.negations),
         negation_fragments=tuple(item.casefold() for item in model.negation_fragments),
         reported_speech=phrases(model.reported_speech),
         reported_speech_fragments=tuple(
             item.casefold() for item in model.reported_speech_fragments
         ),
-        topic_stopwords=phrases(model.topic_stopwords),
+        topic_stopwords=topic_stopwords,
         vague_topics=frozenset(phrases(model.vague_topics)),
         topic_joiners=frozenset(phrases(model.topic_joiners)),
+        conjunctions=conjunctions,
+        clause_endings=clause_endings,
         contractions=rules.contractions,
         suffix_expansions=rules.suffix_expansions,
+        expandable_endings=rules.expandable_endings,
         inflections=rules.inflections,
         min_stem=rules.min_stem,
         inflection_passes=rules.inflection_passes,
         cues=tuple(cues),
+        cues_by_first_word=_by_first_word(cues),
+        open_cues=tuple(cue for cue in cues if cue.pattern.first_words is None),
         commands=tuple(commands),
+        clause_edges=Edges.of(vocatives + leading_fillers, vocatives + trailing_fillers),
+        topic_edges=Edges.of(
+            topic_stopwords + trailing_fillers, topic_stopwords + trailing_fillers
+        ),
     )

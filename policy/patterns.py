@@ -34,6 +34,8 @@ class Pattern:
     """The pattern as written in the locale file; shown as the question's cue."""
     regex: re.Pattern[str]
     has_topic: bool
+    first_words: frozenset[str] | None = None
+    """The words a matching clause can start with; None when it can start with any word."""
 
     def match(self, clause: str) -> str | None:
         """The topic words when the whole clause matches ("" without a topic), else None."""
@@ -54,7 +56,11 @@ def compile_pattern(source: str, normalise: Callable[[str], str]) -> Pattern:
     """Compile ``source``; ``normalise`` is the locale's text normaliser."""
     pieces: list[str] = []
     has_topic = False
+    first: set[str] | None = set()
+    starting = True
     for part in _PART.findall(source):
+        if starting and first is not None:
+            first, starting = _first_words(part, normalise, first)
         if part == TOPIC:
             if has_topic:
                 raise PatternError(f"expected at most one {TOPIC} in a pattern, got {source!r}")
@@ -73,4 +79,23 @@ def compile_pattern(source: str, normalise: Callable[[str], str]) -> Pattern:
             pieces.append(re.escape(word) + " ")
     if not pieces:
         raise PatternError(f"expected a non-empty pattern, got {source!r}")
-    return Pattern(source=source, regex=re.compile("".join(pieces)), has_topic=has_topic)
+    return Pattern(
+        source=source,
+        regex=re.compile("".join(pieces)),
+        has_topic=has_topic,
+        first_words=None if first is None or starting else frozenset(first),
+    )
+
+
+def _first_words(
+    part: str, normalise: Callable[[str], str], first: set[str]
+) -> tuple[set[str] | None, bool]:
+    """``first`` with the words ``part`` can start with; and whether the next part can start
+    the clause too (``part`` is optional). None: any word can."""
+    if part == TOPIC:
+        return None, False
+    if part[:1] in "[(" and part[-1:] in "])":
+        options = (normalise(option).split() for option in part[1:-1].split("|"))
+        return first | {option[0] for option in options if option}, part.startswith("[")
+    literal = normalise(part).split()
+    return first | set(literal[:1]), not literal

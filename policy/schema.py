@@ -106,6 +106,8 @@ class LocaleModel(Strict):
     topic_stopwords: list[Text] = []
     vague_topics: list[Text] = []
     topic_joiners: list[Text] = []
+    conjunctions: list[Text] = []
+    clause_endings: list[Text] = []
     contractions: dict[str, str] = {}
     suffix_expansions: dict[str, str] = {}
     inflections: list[InflectionModel] = []

@@ -25,6 +25,13 @@ CASES: list[tuple[str, Command | None]] = [
     ("Alexa, why did you recommend that?", Command.WHY),
     ("why that offer", Command.WHY),
     ("why am I hearing this", Command.WHY),
+    # in any clause; an opt-out anywhere wins; no opt-in next to a negation
+    ("ugh, stop offering me deals", Command.OPT_OUT),
+    ("why did you suggest that? stop offering me deals", Command.OPT_OUT),
+    ("I'm busy, so why did you suggest that", Command.WHY),
+    ("I changed my mind, you can offer me deals again", Command.OPT_IN),
+    ("no, you can offer me deals again", None),
+    ("you can offer me deals again, she said", None),
     # not commands
     ("do you have any deals on coffee", None),
     ("stop", None),

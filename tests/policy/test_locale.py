@@ -67,6 +67,28 @@ def test_bad_locale_fields_name_the_field() -> None:
         parse_locale("locale = ", source="xx.toml")
 
 
+def test_a_clause_break_inside_a_pattern_is_an_error() -> None:
+    conjunction = MINIMAL.format(pattern="deals on {topic} and more")
+    conjunction = conjunction.replace(
+        'locale = "xx-XX"', 'locale = "xx-XX"\nconjunctions = ["and"]'
+    )
+    with pytest.raises(PolicyConfigError, match=r"cues\[0\].patterns\[0\]: expected no conj"):
+        parse_locale(conjunction, source="xx.toml")
+    ending = MINIMAL.format(pattern="{topic} 할인 있습니까")
+    ending = ending.replace('locale = "xx-XX"', 'locale = "xx-XX"\nclause_endings = ["니까"]')
+    with pytest.raises(PolicyConfigError, match="expected no clause-final ending"):
+        parse_locale(ending, source="xx.toml")
+
+
+def test_first_words_of_a_pattern() -> None:
+    rules = load_locale("en-US")
+    pattern = compile_pattern("[do you have] any (deals|offers) on {topic}", rules.normalise)
+    assert pattern.first_words == frozenset({"do", "any"})
+    assert compile_pattern("don't (stop|quit)", rules.normalise).first_words == {"do"}
+    assert compile_pattern("[any] {topic} deals", rules.normalise).first_words is None
+    assert compile_pattern("[please] [now]", rules.normalise).first_words is None
+
+
 def test_pattern_language() -> None:
     rules = load_locale("en-US")
     pattern = compile_pattern("(do|does) you have [any] deals on {topic}", rules.normalise)

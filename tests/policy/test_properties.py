@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from policy.config import EXAMPLE_POLICY_PATH, load_policy
 from policy.detector import detect_question
 from policy.engine import decide, propose_offer
+from policy.locale import load_locale
 from policy.values import (
     Evidence,
     Offer,
@@ -23,12 +24,21 @@ from policy.values import (
 )
 from tests.policy.inputs import TURN, Inputs, utterance
 from tests.policy.test_detector import NOT_QUESTIONS, QUESTIONS
+from tests.policy.test_detector_clauses import (
+    KO_MULTI_NOT_QUESTIONS,
+    KO_MULTI_QUESTIONS,
+    MULTI_NOT_QUESTIONS,
+    MULTI_QUESTIONS,
+)
+from tests.policy.test_detector_ko import KO_NOT_QUESTIONS, KO_QUESTIONS
 
 POLICY = load_policy(EXAMPLE_POLICY_PATH)
 IDS = tuple(entry.id for entry in POLICY.catalog)
 TURNS = (TURN, "utt-0", "utt-2")
 MANY = settings(max_examples=1000, deadline=None)
-SENTENCES = [text for text, *_ in QUESTIONS] + [text for text, _ in NOT_QUESTIONS]
+ASKED = [text for text, *_ in QUESTIONS + MULTI_QUESTIONS]
+SENTENCES = ASKED + [text for text, _ in NOT_QUESTIONS + MULTI_NOT_QUESTIONS]
+STATEMENTS = [text for text, why in NOT_QUESTIONS if why.startswith("statement")]
 
 # Pools of ready-made values: one draw picks a whole value, which keeps 1,000 examples fast.
 CITES = [(), *((t,) for t in TURNS), (TURN, "utt-0"), ("utt-0", TURN), (TURN, TURN)]
@@ -219,7 +229,7 @@ def test_any_forbidding_rule_means_deny(inputs: Inputs) -> None:
 
 @MANY
 @given(
-    sentence=st.sampled_from([text for text, *_ in QUESTIONS]),
+    sentence=st.sampled_from(ASKED),
     wrapper=st.sampled_from(
         [
             "she asked {}",
@@ -243,3 +253,71 @@ def test_reported_or_negated_questions_are_not_questions(sentence: str, wrapper:
 def test_the_detector_never_crashes(text: str, locale: str) -> None:
     question = detect_question(text=text, utterance_id="u", locale=locale, catalog=POLICY.catalog)
     assert question is None or (question.utterance_id == "u" and question.cue)
+
+
+BLOCKERS = [
+    "she asked",
+    "my sister said",
+    "he was like",
+    "my friend wants to know",
+    "don't tell me",
+    "no",
+    "never mind",
+    "I'm not sure",
+]
+JOINS = ["{}, {}", "{}. {}", "{} and {}", "{} so {}", "{} - {}", "{}; {}", "{}, but {}"]
+
+
+@MANY
+@given(
+    question=st.sampled_from(ASKED),
+    statement=st.sampled_from(STATEMENTS),
+    join=st.sampled_from(JOINS),
+    statement_first=st.booleans(),
+)
+def test_a_statement_clause_leaves_the_question_as_it_is(
+    question: str, statement: str, join: str, statement_first: bool
+) -> None:
+    text = join.format(statement, question) if statement_first else join.format(question, statement)
+    alone = detect_question(text=question, utterance_id="u", locale="en-US", catalog=POLICY.catalog)
+    assert alone is not None
+    assert detect_question(text=text, utterance_id="u", locale="en-US", catalog=POLICY.catalog) == (
+        alone
+    ), text
+
+
+@MANY
+@given(
+    question=st.sampled_from(ASKED),
+    blocker=st.sampled_from(BLOCKERS),
+    join=st.sampled_from(JOINS),
+    blocker_first=st.booleans(),
+)
+def test_a_negated_or_reported_clause_anywhere_blocks_the_question(
+    question: str, blocker: str, join: str, blocker_first: bool
+) -> None:
+    text = join.format(blocker, question) if blocker_first else join.format(question, blocker)
+    assert (
+        detect_question(text=text, utterance_id="u", locale="en-US", catalog=POLICY.catalog) is None
+    ), text
+
+
+KO_SENTENCES = [text for text, *_ in KO_QUESTIONS + KO_MULTI_QUESTIONS]
+KO_SENTENCES += KO_NOT_QUESTIONS + KO_MULTI_NOT_QUESTIONS
+
+
+@MANY
+@given(
+    text=st.one_of(st.sampled_from(SENTENCES + KO_SENTENCES), st.text(max_size=120)),
+    locale=st.sampled_from(["en-US", "ko-KR"]),
+)
+def test_clause_splitting_and_the_cue_index_lose_nothing(text: str, locale: str) -> None:
+    """split() normalises as normalise() does, and cues_for() keeps every cue that matches."""
+    rules = load_locale(locale)
+    whole, clauses = rules.split(text)
+    assert whole == rules.normalise(text)
+    assert set(" ".join(clauses).split()) <= set(whole.split())
+    for clause in clauses:
+        matching = [cue for cue in rules.cues if cue.pattern.match(clause) is not None]
+        indexed = [cue for cue in rules.cues_for(clause) if cue.pattern.match(clause) is not None]
+        assert indexed == matching, clause
