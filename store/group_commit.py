@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from store.engine import lock_key
-from store.errors import StoreUnavailable
+from store.errors import StoreError, StoreUnavailable
 from store.gate import WriterGate
 from store.statements import Sql, run
 
@@ -75,7 +75,7 @@ class GroupCommit:
         """A connection inside the shared transaction; returns once the write is durable."""
         self.gate.enter(timeout=timeout)
         try:
-            batch = self._join(engine, timeout)
+            batch, first = self._join(engine, timeout)
         except BaseException:
             self.gate.leave()
             raise
@@ -84,9 +84,11 @@ class GroupCommit:
             yield batch.conn
             ok = True
         finally:
-            self._finish(batch, ok=ok, timeout=timeout)
+            self._finish(batch, ok=ok, first=first, timeout=timeout)
 
-    def _join(self, engine: Engine, timeout: float) -> _Batch:
+    def _join(self, engine: Engine, timeout: float) -> tuple[_Batch, bool]:
+        """The open batch (or a new one) and whether this write is its first, which needs no
+        savepoint: nothing else is in the transaction yet, so a failure rolls all of it back."""
         batch = self._batch
         if batch is not None and batch.engine is not engine:
             self._commit(batch)  # another store's connection: close its batch first
@@ -109,25 +111,29 @@ class GroupCommit:
                 self.gate.unlock_file()
                 raise
             batch = self._batch = _Batch(engine=engine, conn=conn)
-        try:
-            batch.conn.exec_driver_sql("SAVEPOINT askfirst_write")
-        except SQLAlchemyError as e:
-            self._fail(batch, f"{e}")
-            self._commit(batch)
-            raise StoreUnavailable(f"writing: the database is unavailable: {e}") from e
+        first = batch.members == 0
+        if not first:
+            try:
+                run(batch.conn, SAVEPOINT, {}, what="starting a write")
+            except StoreError as e:
+                self._fail(batch, e.message)
+                self._commit(batch)
+                raise
         batch.members += 1
-        return batch
+        return batch, first
 
-    def _finish(self, batch: _Batch, *, ok: bool, timeout: float) -> None:
+    def _finish(self, batch: _Batch, *, ok: bool, first: bool, timeout: float) -> None:
         """End one member: keep or undo its writes, then commit or hand the batch on, and wait."""
         try:
-            if batch.error is None:
+            if first and not ok:
+                batch.error = "its only write failed"  # roll the whole transaction back
+            elif batch.error is None and not first:
                 try:
                     if not ok:
-                        batch.conn.exec_driver_sql("ROLLBACK TO askfirst_write")
-                    batch.conn.exec_driver_sql("RELEASE askfirst_write")
-                except SQLAlchemyError as e:
-                    self._fail(batch, f"{e}")
+                        run(batch.conn, ROLLBACK_TO_SAVEPOINT, {}, what="undoing a write")
+                    run(batch.conn, RELEASE_SAVEPOINT, {}, what="ending a write")
+                except StoreError as e:
+                    self._fail(batch, e.message)
             last = batch.error is not None or batch.members >= MAX_BATCH or not self.gate.queued
             if last:
                 self._commit(batch)
@@ -227,6 +233,9 @@ def sqlite_group_commit(database: str) -> GroupCommit:
         return writer
 
 
+SAVEPOINT = Sql.of("SAVEPOINT askfirst_write")
+ROLLBACK_TO_SAVEPOINT = Sql.of("ROLLBACK TO SAVEPOINT askfirst_write")
+RELEASE_SAVEPOINT = Sql.of("RELEASE SAVEPOINT askfirst_write")
 LOCK_BATCHES = Sql.of("SELECT 1", postgresql="SELECT pg_advisory_xact_lock(:k)")
 BATCH_KEY = lock_key("writer", "batch")
 

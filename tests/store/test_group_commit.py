@@ -87,3 +87,44 @@ def test_sequential_writes_each_commit_before_returning(store: SqlStore, store_u
     finally:
         other.close()
     assert store.audit_verify().ok
+
+
+def test_a_failing_first_write_with_others_queued_rolls_back_alone(store: SqlStore) -> None:
+    assert store._writer is not None
+    gate = store._writer.gate
+    errors: list[StoreError] = []
+    first_inside = threading.Event()
+
+    def first() -> None:
+        try:
+            with store.turn(user_id="bob", session_id="s1", now=NOW) as tx:
+                tx.set_opt_out(True)  # written, then rolled back with the failing turn
+                first_inside.set()
+                wait_until(lambda: gate.queued >= 1, "the second writer to queue")
+                tx.record(
+                    utterance=utterance("u2", user_id="bob", tag=UtteranceTag.AMBIENT),
+                    decision=decision("d2", utterance_id="u2", permit=False),
+                    consent=consent("bob"),
+                )
+        except StoreError as e:
+            errors.append(e)
+
+    def second() -> None:
+        first_inside.wait(5)
+        with store.turn(user_id="alice", session_id="s1", now=NOW) as tx:
+            tx.record(
+                utterance=utterance("u1", user_id="alice"),
+                decision=decision("d1", utterance_id="u1"),
+                consent=consent("alice"),
+            )
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert [type(e) for e in errors] == [AmbientTextRefused]
+    assert store.get_decision("d1") is not None
+    assert store.user_state(user_id="bob", session_id=None, now=NOW).opted_out is False
+    report = store.audit_verify()
+    assert (report.ok, report.count) == (True, 1), report.problems
