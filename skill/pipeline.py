@@ -224,6 +224,7 @@ class Pipeline:
             checkpoint_path=settings.checkpoint_path,
             checkpoint_every=settings.checkpoint_every,
             retention=timedelta(days=settings.retention_days),
+            lazy=True,
         )
         transcribers = TranscriberSet.loading(settings.model_dirs(), loader=load)
         return cls(

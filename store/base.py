@@ -137,6 +137,7 @@ def open_store(
     checkpoint_every: int = 1000,
     retention: timedelta = DEFAULT_RETENTION,
     lock_timeout: float = 5.0,
+    lazy: bool = False,
 ) -> Store:
     """Open ("sqlite:///FILE" or "postgresql://...") and migrate the schema.
 
@@ -146,6 +147,9 @@ def open_store(
     or an OS crash (the audit chain stays valid, it only ends earlier).
 
     Raises StoreUnavailable when the database cannot be reached, BadValueError for a bad URL.
+    With ``lazy=True`` an unreachable database is not an error yet: the store connects and
+    migrates on first use, and every use fails closed with StoreUnavailable until it can (a
+    server then starts and answers 503 instead of failing to boot).
     """
     from store.sql import SqlStore  # the implementation imports this module
 
@@ -155,4 +159,5 @@ def open_store(
         checkpoint_every=checkpoint_every,
         retention=retention,
         lock_timeout=lock_timeout,
+        lazy=lazy,
     )

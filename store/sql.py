@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from store.chain import Checkpoint, VerifyReport
 from store.checkpoint import read_checkpoint, write_checkpoint
 from store.codec import decision_from_json
 from store.engine import READ_ONLY, db_errors, lock_user, make_engine
-from store.errors import BadValueError, StoreError
+from store.errors import BadValueError, StoreError, StoreUnavailable
 from store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from store.schema import (
     audit_log,
@@ -54,6 +55,7 @@ class SqlStore(Store):
         checkpoint_every: int,
         retention: timedelta,
         lock_timeout: float,
+        lazy: bool = False,
     ) -> None:
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
             raise BadValueError(
@@ -72,19 +74,44 @@ class SqlStore(Store):
         self._writer: GroupCommit | None = None
         self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
+        self._open_lock = threading.Lock()
         try:
-            with self._write() as conn, db_errors(f"opening the store ({self.dialect})"):
-                lock_migrations(conn)
-                migrate(conn)
-            self._writer = (
-                sqlite_group_commit(self._engine.url.database or "")
-                if self.dialect == "sqlite"
-                else postgresql_group_commit()
-            )
+            self._open()
+        except StoreUnavailable as exc:
+            if not lazy:
+                self._engine.dispose()
+                raise
+            logger.warning("store: %s; will connect on first use", exc)
         except StoreError:
             self._engine.dispose()
             raise
+
+    def _open(self) -> None:
+        """Connect, migrate the schema and start the group commit; once per store."""
+        with (
+            db_errors(f"opening the store ({self.dialect})"),
+            self._engine.connect() as conn,
+            conn.begin(),
+        ):
+            lock_migrations(conn)
+            migrate(conn)
+        self._writer = (
+            sqlite_group_commit(self._engine.url.database or "")
+            if self.dialect == "sqlite"
+            else postgresql_group_commit()
+        )
         logger.info("store: opened %s database %s", self.dialect, self._engine.url)
+
+    def _ensure_open(self) -> GroupCommit:
+        """The group commit of an open store; opens a lazily created one (or fails closed)."""
+        writer = self._writer
+        if writer is not None:
+            return writer
+        with self._open_lock:
+            if self._writer is None:
+                self._open()
+            assert self._writer is not None
+            return self._writer
 
     # -- transactions ----------------------------------------------------------------------
 
@@ -92,20 +119,18 @@ class SqlStore(Store):
     def _write(self) -> Iterator[Connection]:
         """A write transaction; leaving the block commits (durably), an error rolls back.
 
-        Once the store is open, writes go through its group commit (``store.group_commit``).
+        Writes go through the store's group commit (``store.group_commit``).
         """
-        if self._writer is None:
-            with db_errors("writing"), self._engine.connect() as conn, conn.begin():
-                yield conn
-            return
+        writer = self._ensure_open()
         with (
-            self._writer.write(self._engine, timeout=self._lock_timeout) as conn,
+            writer.write(self._engine, timeout=self._lock_timeout) as conn,
             db_errors("writing"),
         ):
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        self._ensure_open()
         with (
             db_errors("reading"),
             self._engine.connect() as conn,
@@ -361,6 +386,11 @@ class SqlStore(Store):
         self._engine.dispose()
 
     def ping(self) -> bool:
+        try:
+            self._ensure_open()
+        except StoreUnavailable as e:
+            logger.warning("store: ping failed: %s", e)
+            return False
         try:
             with self._engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

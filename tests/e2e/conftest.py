@@ -91,8 +91,15 @@ class Server:
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
+    def wait_answering(self, seconds: float = 20) -> None:
+        """Wait for ``/healthz`` to answer 200; fail at once if the process has exited."""
+        self._wait_for("healthz", seconds)
+
     def wait_ready(self, seconds: float = 20) -> None:
         """Wait for ``/readyz`` to answer 200; fail at once if the process has exited."""
+        self._wait_for("readyz", seconds)
+
+    def _wait_for(self, route: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -101,12 +108,12 @@ class Server:
                     f"{self.process.returncode}:\n{self.log_tail()}"
                 )
             try:
-                if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/{route}", timeout=1).status_code == 200:
                     return
             except (requests.ConnectionError, requests.Timeout):
                 pass  # not listening yet, or no worker has booted to answer
             time.sleep(0.05)
-        raise AssertionError(f"expected {self.url}/readyz to answer 200 within {seconds} s")
+        raise AssertionError(f"expected {self.url}/{route} to answer 200 within {seconds} s")
 
 
 @dataclass

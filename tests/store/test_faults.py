@@ -152,6 +152,40 @@ def test_sqlite_file_that_cannot_be_created_is_store_unavailable(tmp_path: Path)
         open_store(f"sqlite:///{blocker / 'store.db'}")
 
 
+def test_a_lazy_store_fails_closed_until_its_database_appears(tmp_path: Path) -> None:
+    blocker = tmp_path / "db-dir"
+    blocker.write_text("")  # a file where the database's directory should be
+    store = open_store(f"sqlite:///{blocker / 'store.db'}", lazy=True)
+    try:
+        assert store.ping() is False
+        with (
+            pytest.raises(StoreUnavailable),
+            store.turn(user_id="user-1", session_id="s1", now=NOW) as tx,
+        ):
+            tx.record(utterance=utterance(), decision=decision(), consent=consent())
+        blocker.unlink()
+        blocker.mkdir()  # the database can be created now
+        assert store.ping() is True
+        with store.turn(user_id="user-1", session_id="s1", now=NOW) as tx:
+            tx.record(utterance=utterance(), decision=decision(), consent=consent())
+        assert store.get_decision("d1") is not None
+        assert store.audit_verify().ok
+    finally:
+        store.close()
+
+
+def test_a_lazy_store_on_an_unreachable_postgres_fails_closed() -> None:
+    store = open_store(
+        f"postgresql://postgres@127.0.0.1:{closed_port()}/test", lock_timeout=1.0, lazy=True
+    )
+    try:
+        assert store.ping() is False
+        with pytest.raises(StoreUnavailable, match="the database is unavailable"):
+            store.get_decision("d1")
+    finally:
+        store.close()
+
+
 def test_lock_held_beyond_timeout_fails_closed(store_url: str, tmp_path: Path) -> None:
     store = open_store(store_url, lock_timeout=0.3)
     assert isinstance(store, SqlStore)
