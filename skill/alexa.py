@@ -39,7 +39,8 @@ from skill import interaction_model as model
 from skill import replies
 from skill.alexa_facts import AlexaFacts, AlexaRequestError, read_facts
 from skill.http_errors import spoken_error
-from skill.pipeline import IntentInput, Pipeline, TurnResult
+from skill.pipeline import Pipeline
+from skill.turn import IntentInput, TurnResult
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from policy.values import RequestFacts
 from skill.errors import SkillError
 from skill.openapi import document
-from skill.pipeline import Pipeline, TurnInput
+from skill.pipeline import Pipeline
 from skill.settings import Settings
+from skill.turn import TurnInput
 from speech.audio import Audio, read_wav
 from speech.capture import CaptureContext, Trigger
 

@@ -14,11 +14,12 @@ from policy.explain import explain
 from policy.values import RequestFacts
 from skill.alexa import COMMAND_INTENTS, KNOWN_INTENTS, QUESTION_INTENTS
 from skill.interaction_model import PRODUCT_SLOT, WHY_SUGGEST_INTENT
-from skill.pipeline import ALEXA_REQUEST, Heard, IntentInput, Pipeline, TurnInput
+from skill.pipeline import Pipeline
 from skill.scenario import Event, LoadedScenario, ScenarioError
 from skill.settings import Settings
 from skill.simulator import Backend, Spoken
 from skill.transcribers import TranscriberSet
+from skill.turn import ALEXA_REQUEST, Heard, IntentInput, TurnInput
 from speech.audio import read_wav
 from speech.capture import CaptureContext, Trigger
 from store.base import open_store

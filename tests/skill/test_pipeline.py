@@ -16,9 +16,10 @@ from policy.config import EXAMPLE_POLICY_PATH, load_policy
 from policy.detector import Command
 from policy.values import Decision, OfferKind, Provenance, Question, QuestionKind, UtteranceTag
 from skill.errors import SkillError
-from skill.pipeline import IntentInput, Pipeline, TurnInput
+from skill.pipeline import Pipeline
 from skill.settings import Settings
 from skill.transcribers import TranscriberSet
+from skill.turn import IntentInput, TurnInput
 from speech.broadcast import fingerprint
 from speech.capture import CaptureContext, Trigger
 from store.base import open_store

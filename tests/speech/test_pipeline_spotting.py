@@ -14,9 +14,10 @@ import pytest
 
 from policy.config import EXAMPLE_POLICY_PATH, load_policy
 from policy.values import UtteranceTag
-from skill.pipeline import Pipeline, TurnInput
+from skill.pipeline import Pipeline
 from skill.settings import Settings
 from skill.transcribers import TranscriberSet
+from skill.turn import TurnInput
 from speech.audio import read_wav
 from speech.capture import CaptureContext, Trigger
 from speech.tagging import TagReason
