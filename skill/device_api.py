@@ -22,7 +22,7 @@ from skill.openapi import document
 from skill.pipeline import Pipeline
 from skill.settings import Settings
 from skill.turn import TurnInput
-from speech.audio import Audio, read_wav
+from speech.audio import Audio, from_raw_pcm, read_wav
 from speech.capture import CaptureContext, Trigger
 
 logger = logging.getLogger(__name__)
@@ -202,8 +202,8 @@ def _multipart_fields() -> tuple[dict[str, Any], Audio]:
     if upload is None:
         raise missing("audio", "a WAV file part named 'audio'")
     data = upload.read(_settings().max_body_bytes + 1)
-    audio = read_wav(data, max_seconds=_settings().max_audio_seconds)
     fields: dict[str, Any] = {key: request.form[key] for key in request.form}
+    audio = audio_from(data, sample_rate=fields.pop("sample_rate", None))
     raw_capture = fields.get("capture")
     if isinstance(raw_capture, str):
         try:
@@ -213,6 +213,18 @@ def _multipart_fields() -> tuple[dict[str, Any], Audio]:
                 "capture", 'a JSON object {"trigger", "start", "end"}', raw_capture[:80]
             ) from None
     return fields, audio
+
+
+def audio_from(data: bytes, *, sample_rate: str | None) -> Audio:
+    """A WAV file, or raw 16-bit little-endian mono PCM when the form declares ``sample_rate``."""
+    max_seconds = _settings().max_audio_seconds
+    if sample_rate is None:
+        return read_wav(data, max_seconds=max_seconds)
+    try:
+        rate = int(sample_rate)
+    except ValueError:
+        raise invalid("sample_rate", "an integer rate in Hz, like 16000", sample_rate) from None
+    return from_raw_pcm(data, sample_rate=rate, max_seconds=max_seconds)
 
 
 @blueprint.post("/v1/utterances")

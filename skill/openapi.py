@@ -138,6 +138,15 @@ def document() -> dict[str, Any]:
                                         "audio": {
                                             "type": "string",
                                             "contentMediaType": "audio/wav",
+                                            "description": "A 16-bit PCM WAV file (mono, or "
+                                            "stereo averaged to mono; 8-48 kHz), or raw 16-bit "
+                                            "little-endian mono PCM when sample_rate is given",
+                                        },
+                                        "sample_rate": {
+                                            "type": "string",
+                                            "pattern": "^[0-9]+$",
+                                            "description": "Declares the audio part raw PCM "
+                                            "at this rate in Hz (8000-48000)",
                                         },
                                         "capture": {
                                             "type": "string",

@@ -86,3 +86,53 @@ def test_silence_is_ambient(korean_client: FlaskClient) -> None:
     assert body["transcript"] == ""
     assert body["tag"] == "ambient"
     assert body["offer"] is None
+
+
+def _raw_upload(client: FlaskClient, pcm: bytes, **fields: str) -> Any:
+    start = datetime.now(UTC)
+    capture = {
+        "trigger": "push_to_talk",
+        "start": start.isoformat(),
+        "end": (start + timedelta(seconds=2)).isoformat(),
+    }
+    data = {
+        "audio": (io.BytesIO(pcm), "clip.pcm"),
+        "capture": json.dumps(capture),
+        "locale": "ko-KR",
+        **fields,
+    }
+    return client.post(
+        "/v1/utterances", data=data, headers=auth(), content_type="multipart/form-data"
+    )
+
+
+def test_raw_pcm_with_a_declared_rate_transcribes_like_the_same_wav(
+    korean_client: FlaskClient,
+) -> None:
+    from speech.audio import read_wav
+
+    wav = read_wav((DATA / "plain_coffee.wav").read_bytes())
+    as_wav = upload(korean_client, "plain_coffee.wav", "push_to_talk")
+    as_raw = _raw_upload(korean_client, wav.pcm, sample_rate=str(wav.sample_rate))
+    assert as_raw.status_code == 200, as_raw.get_data(as_text=True)
+    assert as_raw.get_json()["transcript"] == as_wav.get_json()["transcript"]
+    assert as_raw.get_json()["transcript"]
+
+
+@pytest.mark.parametrize(
+    ("pcm", "rate", "code", "says"),
+    [
+        (b"\x00\x01\x02", "16000", "odd_byte_count", "even number of bytes"),
+        (b"\x00\x00" * 100, "sixteen", "invalid_field", "sample_rate: expected an integer"),
+        (b"\x00\x00" * 100, "4000", "unsupported_sample_rate", "4000"),
+        (b"", "16000", "empty_audio", "got 0 bytes"),
+    ],
+)
+def test_bad_raw_pcm_is_a_clear_422(
+    korean_client: FlaskClient, pcm: bytes, rate: str, code: str, says: str
+) -> None:
+    response = _raw_upload(korean_client, pcm, sample_rate=rate)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert says in error["message"]
+    assert error["code"] == code
