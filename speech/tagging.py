@@ -254,6 +254,11 @@ def _by_trigger(
             return [TagReason(refused)], None
         if reading.opening in _DOWNGRADES - {TagReason.WAKE_WORD_ONLY}:
             return [TagReason(reading.opening)], None
+        # Talk about the assistant later in the sentence ("I was telling Alexa about coffee,
+        # any deals?") is overheard conversation even inside the window.
+        later = [r for r in reading.elsewhere if r in _DOWNGRADES - {TagReason.WAKE_WORD_ONLY}]
+        if later:
+            return later, None
         return [TagReason.FOLLOW_UP_IN_WINDOW], window.id if window is not None else None
     if trigger is Trigger.WAKE_WORD:
         if spotted is False or (spotted is None and reading.opening is None):

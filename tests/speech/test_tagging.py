@@ -471,3 +471,36 @@ def test_bad_arguments_name_what_was_expected(field: str, value: object, expecte
         tag_utterance(**kwargs)  # type: ignore[arg-type]
     assert isinstance(info.value, SpeechError)
     assert info.value.code == "bad_tagging_input"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I was telling Alexa about coffee, any deals on coffee?", "reported_speech"),
+        ("I was talking to alexa yesterday, any deals on coffee", "reported_speech"),
+        ("my sister told Alexa to find shoes, what shoes do you recommend", "reported_speech"),
+        ("honestly Alexa is so annoying, any deals on headphones", "talk_about_assistant"),
+    ],
+)
+def test_talk_about_the_assistant_inside_a_follow_up_window_is_ambient(
+    text: str, reason: str
+) -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    window = open_window(window_id="w1", device_id="kitchen", prompt_ended_at=t0)
+    capture = CaptureContext(
+        trigger=Trigger.FOLLOW_UP,
+        device_id="kitchen",
+        start=t0 + timedelta(seconds=2),
+        end=t0 + timedelta(seconds=4),
+    )
+    result = tag_utterance(
+        capture=capture,
+        text=text,
+        locale=load_locale("en-US"),
+        window=window,
+        wake_word_spotted=None,
+        broadcast=False,
+    )
+    assert result.tag is UtteranceTag.AMBIENT
+    assert reason in result.reasons
+    assert result.window_used is None
