@@ -84,6 +84,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             message = f"{args.file}: {message}"
         err.write(f"askfirst simulate: {message}\n")
         return 2
+    except Exception as exc:  # a bug, not a failed expectation: exit 2, traceback on DEBUG
+        logger.debug("askfirst simulate: unexpected error on %s", args.file, exc_info=True)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err.write(
+            f"askfirst simulate: {args.file}: unexpected {type(exc).__name__}: {first!r} "
+            "(a bug; run with --log-level DEBUG for the traceback)\n"
+        )
+        return 2
     if args.json:
         for line in json_lines(report):
             out.write(line + "\n")

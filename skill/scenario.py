@@ -22,6 +22,10 @@ TriggerName = Literal["none", "wake_word", "push_to_talk", "follow_up"]
 TagName = Literal["prompted", "ambient"]
 KINDS = ("say", "audio", "assistant_asks", "intent", "decline")
 """The fields that say what an event is; each event has exactly one of them."""
+MAX_AT_SECONDS = 7 * 24 * 3600.0
+"""The latest an event may happen: a scenario spans at most a week."""
+MAX_DURATION_SECONDS = 3600.0
+"""The longest an utterance may last (the server refuses audio far shorter than this)."""
 
 
 class ScenarioError(SkillError):
@@ -65,8 +69,8 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    at: float = Field(ge=0)
-    """Seconds from the start of the scenario."""
+    at: float = Field(ge=0, le=MAX_AT_SECONDS, allow_inf_nan=False)
+    """Seconds from the start of the scenario (at most a week)."""
     device: str = Field(default="default", min_length=1)
     user: str | None = None
     """Who speaks; default the scenario's ``user``."""
@@ -88,8 +92,8 @@ class Event(BaseModel):
     """The user declines this offer id (an upsell answered "no"): never offered again."""
     trigger: TriggerName = "none"
     """What made the device capture ``say``/``audio``."""
-    duration: float | None = Field(default=None, gt=0)
-    """How long the utterance lasted in seconds; default from its words or the audio."""
+    duration: float | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False)
+    """How long the utterance lasted in seconds (at most an hour); default from its words."""
     limit_ad_tracking: bool | None = None
     expect: Expect | None = None
 

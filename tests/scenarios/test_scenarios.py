@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
+from skill import cli_simulate
 from skill.cli import main
 from skill.scenario import load_scenario
 from skill.settings import Settings
@@ -123,6 +125,31 @@ def test_exit_0_when_every_expectation_holds(capsys: pytest.CaptureFixture[str])
             "policy.yaml",
             ["missing-policy.toml"],
         ),
+        (
+            "name: x\nevents:\n  - at: 1.0e12\n    say: hi\n",
+            "far.yaml",
+            ["line 3: event 0: events[0].at", "less than or equal to 604800", "1.0e12"],
+        ),
+        (
+            "name: x\nevents:\n  - at: .nan\n    say: hi\n",
+            "nan.yaml",
+            ["line 3: event 0: events[0].at", "finite number", "nan"],
+        ),
+        (
+            "name: x\nevents:\n  - at: 0\n    say: hi\n    duration: .inf\n",
+            "inf.yaml",
+            ["line 5: event 0: events[0].duration", "finite number", "inf"],
+        ),
+        (
+            "name: x\nevents:\n  - at: 0\n    say: hi\n    duration: -2\n",
+            "negative.yaml",
+            ["events[0].duration", "greater than 0", "-2"],
+        ),
+        (
+            '{"at": 1e12, "say": "hi"}\n',
+            "far.jsonl",
+            ["line 1 (event 0): at", "less than or equal to 604800"],
+        ),
     ],
 )
 def test_exit_2_for_an_unusable_file_with_a_message_naming_it(
@@ -135,6 +162,28 @@ def test_exit_2_for_an_unusable_file_with_a_message_naming_it(
     assert str(path.name) in err
     for fragment in fragments:
         assert fragment in err, f"{fragment!r} not in {err!r}"
+
+
+def test_an_unexpected_error_exits_2_in_one_line_with_the_traceback_on_debug(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_settings(_path: Path | None) -> Settings:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(cli_simulate, "load_settings", broken_settings)
+    showcase = str(EXAMPLES / "showcase.yaml")
+    assert main(["simulate", showcase]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"askfirst simulate: {showcase}: unexpected OverflowError: 'date value out of range' "
+        "(a bug; run with --log-level DEBUG for the traceback)"
+    ]
+    caplog.set_level(logging.DEBUG, logger="skill.cli_simulate")
+    assert main(["--log-level", "DEBUG", "simulate", showcase]) == 2
+    logged = [r for r in caplog.records if r.name == "skill.cli_simulate" and r.exc_info]
+    assert logged and "OverflowError" in caplog.text and "Traceback" in caplog.text
 
 
 def test_exit_2_for_a_missing_file_and_no_file(
