@@ -23,7 +23,7 @@ SUBCOMMAND_MODULES = (
 EPILOG = """\
 exit status:
   0  ok
-  1  an expectation or check failed (simulate expect, policy check, audit verify)
+  1  an expectation or check failed (simulate expect, audit verify)
   2  unusable input (bad arguments, unreadable or invalid file, unreachable server)
 
 Start with:  askfirst simulate examples/scenarios/showcase.yaml

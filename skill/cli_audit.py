@@ -7,6 +7,7 @@ input (bad arguments, an unreachable or unusable store).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -18,6 +19,9 @@ from store.base import Store, open_store
 from store.errors import StoreError
 
 DEFAULT_STORE_URL = "sqlite:///askfirst.db"
+DEFAULT_RETENTION_DAYS = 30.0
+MAX_RETENTION_DAYS = 36500.0
+"""A hundred years: longer is a typo, not a retention policy."""
 
 Handler = Callable[[argparse.Namespace, Store, TextIO, TextIO], int]
 
@@ -60,9 +64,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     purge.add_argument(
         "--retention-days",
-        type=float,
-        default=float(os.environ.get("ASKFIRST_RETENTION_DAYS", "30")),
-        help="keep prompted transcripts this many days (default 30, ASKFIRST_RETENTION_DAYS)",
+        type=retention_days,
+        default=None,  # resolved when purge runs, so a bad environment cannot break the parser
+        metavar="DAYS",
+        help=f"purge transcripts spoken more than DAYS ago (0 < DAYS <= {MAX_RETENTION_DAYS:g}; "
+        f"default ASKFIRST_RETENTION_DAYS, else {DEFAULT_RETENTION_DAYS:g})",
     )
     purge.set_defaults(func=_runner(run_purge))
 
@@ -87,6 +93,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     explain.add_argument("decision_id", metavar="DECISION_ID")
     explain.set_defaults(func=_runner(run_explain))
+
+
+def retention_days(text: str) -> float:
+    """``--retention-days``: a finite number of days above 0 and at most a century."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
+    if not math.isfinite(days) or not 0 < days <= MAX_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of days above 0 and at most {MAX_RETENTION_DAYS:g}, got {text!r}"
+        )
+    return days
 
 
 def _add(
@@ -123,12 +142,17 @@ def _runner(handler: Handler) -> Callable[[argparse.Namespace], int]:
 def run_with_store(handler: Handler, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Open the store named by ``--store``, run ``handler``, close; store errors exit 2."""
     name = f"askfirst {args.command}"
-    retention = timedelta(days=getattr(args, "retention_days", 30.0))
-    if retention <= timedelta(0):
-        err.write(
-            f"{name}: --retention-days: expected a number above 0, got {args.retention_days!r}\n"
-        )
-        return 2
+    days = DEFAULT_RETENTION_DAYS
+    if hasattr(args, "retention_days"):
+        if args.retention_days is None:
+            env = os.environ.get("ASKFIRST_RETENTION_DAYS")
+            try:
+                args.retention_days = DEFAULT_RETENTION_DAYS if env is None else retention_days(env)
+            except argparse.ArgumentTypeError as exc:
+                err.write(f"{name}: ASKFIRST_RETENTION_DAYS: {exc}\n")
+                return 2
+        days = args.retention_days
+    retention = timedelta(days=days)
     try:
         store = open_store(args.store, checkpoint_path=args.checkpoint, retention=retention)
     except StoreError as exc:
@@ -184,7 +208,7 @@ def run_export(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO)
 
 
 def run_purge(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
-    purged = store.purge_expired(datetime.now(UTC))
+    purged = store.purge_expired(datetime.now(UTC), timedelta(days=args.retention_days))
     out.write(f"purged {purged} transcripts older than {args.retention_days:g} days\n")
     return 0
 

@@ -23,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check",
         help="validate a policy file and print what it contains",
         description="Validate a policy file; print its catalog, caps and content hash.",
-        epilog="exit status: 0 valid, 1 invalid (the message names file, field and problem)",
+        epilog=(
+            "exit status: 0 valid, 2 unreadable or invalid (the message names file, field "
+            "and problem)"
+        ),
     )
     check.add_argument("file", type=Path, help="the policy TOML file")
     check.set_defaults(func=run_check)
@@ -32,14 +35,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_check(
     args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Load the policy; report it or say exactly what is wrong."""
+    """Load the policy; report it (0) or say exactly what is wrong (2: unusable input)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         policy = load_policy(args.file)
     except PolicyError as exc:
         err.write(f"askfirst policy check: {exc}\n")
-        return 1
+        return 2
     out.write(f"{args.file}: valid policy {policy.hash[:12]}\n")
     out.write(f"  locales: {', '.join(policy.locales)}\n")
     out.write(

@@ -118,8 +118,13 @@ class Store(ABC):
         """Erase the user's transcripts and personal data everywhere; the chain still verifies."""
 
     @abstractmethod
-    def purge_expired(self, now: datetime) -> int:
-        """Remove transcripts past their retention; returns how many."""
+    def purge_expired(self, now: datetime, retention: timedelta | None = None) -> int:
+        """Remove transcripts past their retention; returns how many.
+
+        Without ``retention``, by the expiry fixed when each was written (the store's retention
+        then); with it, every utterance spoken before ``now - retention``. The chain still
+        verifies; raises BadValueError for a retention that is not above zero.
+        """
 
     @abstractmethod
     def close(self) -> None:

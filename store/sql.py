@@ -360,12 +360,14 @@ class SqlStore(Store):
         logger.info("store: forgot a user: %d rows deleted, %d records erased", removed, erased)
         return removed + erased
 
-    def purge_expired(self, now: datetime) -> int:
+    def purge_expired(self, now: datetime, retention: timedelta | None = None) -> int:
         at = db_time(now, field="now")
+        if retention is None:
+            expired = utterances.c.expires_at <= at
+        else:
+            expired = utterances.c.at < _cutoff(now, retention)
         with self._write() as conn:
-            purged = int(
-                conn.execute(delete(utterances).where(utterances.c.expires_at <= at)).rowcount
-            )
+            purged = int(conn.execute(delete(utterances).where(expired)).rowcount)
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
             if purged == 0:
                 return 0
@@ -398,6 +400,18 @@ class SqlStore(Store):
             logger.warning("store: ping failed: %s", e)
             return False
         return True
+
+
+def _cutoff(now: datetime, retention: timedelta) -> str:
+    """The stored form of ``now - retention``: utterances before it are past retention."""
+    if not isinstance(retention, timedelta) or retention <= timedelta(0):
+        raise BadValueError(f"retention: expected a timedelta above 0, got {retention!r}")
+    try:
+        return db_time(now - retention, field="now")
+    except OverflowError as exc:
+        raise BadValueError(
+            f"retention: expected a period that ends after year 1, got {retention!r} before {now!r}"
+        ) from exc
 
 
 def _require_text(value: object, name: str) -> None:

@@ -85,9 +85,25 @@ def test_policy_check_names_the_bad_file_and_field(
     good = (REPO / "examples" / "policy.toml").read_text(encoding="utf-8")
     bad = tmp_path / "bad.toml"
     bad.write_text(good.replace('kind = "spoken_deal"', 'kind = "banner"', 1), encoding="utf-8")
-    assert main(["policy", "check", str(bad)]) == 1
+    assert main(["policy", "check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "kind" in err and "'banner'" in err
+
+
+def test_policy_check_of_an_unreadable_file_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nonexistent.toml"
+    assert main(["policy", "check", str(missing)]) == 2
+    assert str(missing) in capsys.readouterr().err
+    assert main(["policy", "check", str(tmp_path)]) == 2  # a directory, not a file
+    assert str(tmp_path) in capsys.readouterr().err
+
+
+def test_policy_check_help_documents_only_0_and_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "check", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "0 valid, 2 unreadable or invalid" in out and " 1 " not in out.split("exit status")[1]
 
 
 def test_the_installed_console_script_runs() -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 
+from skill.cli import main
 from skill.cli_audit import register
 from store.base import open_store
 from store.schema import audit_log
@@ -19,7 +21,10 @@ from tests.store.builders import NOW, decision, utterance
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="askfirst")
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:  # argparse refuses bad arguments with exit status 2
+        return int(exc.code or 0)
     return int(args.func(args))
 
 
@@ -81,6 +86,55 @@ def test_export_and_purge(url: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run("audit", "purge", "--store", url, "--retention-days", "1") == 0
     assert "purged 3 transcripts" in capsys.readouterr().out  # NOW is long past
     assert run("audit", "purge", "--store", url, "--retention-days", "0") == 2
+
+
+@pytest.mark.parametrize("days", ["nan", "inf", "1e12", "-1", "0", "thirty"])
+def test_purge_refuses_a_retention_that_is_not_a_sane_number_of_days(
+    days: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert run("audit", "purge", "--store", url, "--retention-days", days) == 2
+    err = capsys.readouterr().err
+    assert "--retention-days: expected a number of days" in err and repr(days) in err
+
+
+def test_purge_retention_goes_by_when_each_transcript_was_spoken(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = open_store(store_url, retention=timedelta(days=3650))  # expiry far in the future
+    spoken = datetime.now(UTC) - timedelta(seconds=2)
+    try:
+        with store.turn(user_id="alice", session_id="s1", now=datetime.now(UTC)) as tx:
+            tx.record(
+                utterance=utterance("fresh", user_id="alice", at=spoken),
+                decision=decision("d-fresh", utterance_id="fresh"),
+                consent=tx.user_state(),
+            )
+    finally:
+        store.close()
+    assert run("audit", "purge", "--store", store_url, "--retention-days", "30") == 0
+    assert "purged 0 transcripts older than 30 days" in capsys.readouterr().out
+    assert run("audit", "purge", "--store", store_url, "--retention-days", "1e-5") == 0  # 0.864 s
+    assert "purged 1 transcripts" in capsys.readouterr().out
+    assert run("audit", "verify", "--store", store_url) == 0
+
+
+def test_a_bad_retention_environment_breaks_only_purge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("ASKFIRST_RETENTION_DAYS", "thirty")
+    assert main(["--help"]) == 0
+    assert main(["audit", "verify", "--store", url]) == 0
+    capsys.readouterr()
+    assert main(["audit", "purge", "--store", url]) == 2
+    assert "ASKFIRST_RETENTION_DAYS: expected a number of days, got 'thirty'" in (
+        capsys.readouterr().err
+    )
+    assert main(["audit", "purge", "--store", url, "--retention-days", "7"]) == 0
+    monkeypatch.setenv("ASKFIRST_RETENTION_DAYS", "2")
+    assert main(["audit", "purge", "--store", url]) == 0
+    assert "older than 2 days" in capsys.readouterr().out
 
 
 def test_unusable_store_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

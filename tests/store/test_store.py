@@ -281,6 +281,26 @@ def test_purge_removes_expired_transcripts_only(store_url: str, tmp_path: Path) 
         short.close()
 
 
+def test_purge_with_a_retention_goes_by_when_the_utterance_was_spoken(store: SqlStore) -> None:
+    with store.turn(user_id="user-1", session_id="s1", now=NOW) as tx:
+        tx.record(
+            utterance=utterance("fresh", at=NOW - timedelta(minutes=5)),
+            decision=decision("d-fresh", utterance_id="fresh"),
+            consent=tx.user_state(),
+        )
+    assert store.purge_expired(NOW) == 0  # written with the store's 30-day expiry
+    assert store.purge_expired(NOW, retention=timedelta(days=365)) == 0
+    assert store.purge_expired(NOW, retention=timedelta(minutes=5)) == 0  # not before the cutoff
+    assert [r["id"] for r in rows(store, utterances)] == ["fresh"]
+    assert store.purge_expired(NOW, retention=timedelta(minutes=1)) == 1
+    assert rows(store, utterances) == []
+    assert store.get_decision("d-fresh") is not None  # the decision stays in the log
+    assert store.audit_verify().ok
+    for bad in (timedelta(0), timedelta(days=-1), timedelta(days=999_999_999)):
+        with pytest.raises(BadValueError, match="retention: expected"):
+            store.purge_expired(NOW, retention=bad)
+
+
 def test_export_writes_one_json_line_per_record(store: SqlStore) -> None:
     record(store, 1)
     store.set_opt_out(user_id="user-1", opted_out=True, now=NOW)
