@@ -140,6 +140,7 @@ class Pipeline:
                 code="bad_utterance",
                 status=422,
             )
+        self._check_time("capture.start", turn.capture.start)
         locale = load_locale(turn.locale)
         spotted: bool | None = None
         if turn.audio is not None:
@@ -245,9 +246,12 @@ class Pipeline:
 
     def handle(self, turn: TurnInput) -> TurnResult:
         """Hear, give other devices a moment to report the same sound, then decide."""
+        arrived = time.monotonic()
         heard = self.hear(turn)
         if heard.fingerprint is not None and turn.capture.trigger in _HOLD_TRIGGERS:
-            self._sleep(self.settings.broadcast_hold_seconds)
+            # Counted from arrival, so transcription time is part of the wait, not added to it.
+            waited = time.monotonic() - arrived
+            self._sleep(max(0.0, self.settings.broadcast_hold_seconds - waited))
         return self.decide(heard)
 
     def handle_intent(
@@ -284,6 +288,7 @@ class Pipeline:
                 topic=intent.topic,
                 utterance_id=utterance.id,
                 catalog=self.policy.catalog,
+                locale=intent.locale,
             )
         decision = self._decide_and_record(
             utterance=utterance,
@@ -359,9 +364,23 @@ class Pipeline:
 
     def assistant_asked(self, *, device_id: str, prompt_ended_at: datetime) -> ListeningWindow:
         """The assistant asked this device's user something: open a single-use follow-up window."""
+        self._check_time("prompt_ended_at", prompt_ended_at)
         window = self._follow_up_window(device_id, prompt_ended_at)
         self.store.put_window(window)
         return window
+
+    def _check_time(self, name: str, value: datetime) -> None:
+        """Refuse a device time far from the server's: windows, fingerprints and their expiry
+        are reckoned in device time, so a wrong clock must not keep them alive or overflow them."""
+        now = self._clock()
+        limit = self.settings.max_capture_skew_seconds
+        if abs((value - now).total_seconds()) > limit:
+            raise SkillError(
+                f"{name}: expected a time within {limit:g} s of the server's clock "
+                f"({now.isoformat()}), got {value.isoformat()}",
+                code="time_out_of_range",
+                status=422,
+            )
 
     def _follow_up_window(self, device_id: str, prompt_ended_at: datetime) -> ListeningWindow:
         return open_window(

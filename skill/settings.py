@@ -56,7 +56,12 @@ class Settings(BaseSettings):
     """Certificate-chain URL -> local PEM file, served instead of fetching (tests, air-gapped)."""
     listening_window_seconds: float = Field(default=8.0, gt=0)
     broadcast_window_seconds: float = Field(default=1.5, ge=0)
-    broadcast_hold_seconds: float = Field(default=0.25, ge=0)
+    broadcast_hold_seconds: float = Field(default=0.5, ge=0)
+    """How long a wake-word turn waits (from its arrival) for other devices to report the same
+    sound; reports of one broadcast arriving further apart than this are not matched for the
+    earlier device."""
+    max_capture_skew_seconds: float = Field(default=300.0, gt=0)
+    """Device capture times further than this from the server's clock are refused (422)."""
     broadcast_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
     """HMAC key for broadcast fingerprints; set the same value on every instance."""
     retention_days: int = Field(default=30, ge=1)

@@ -206,7 +206,8 @@ def test_handle_holds_wake_word_turns_for_the_broadcast_window(db: Path, clock: 
         p.handle(say(p, "what coffee do you recommend", trigger=Trigger.PUSH_TO_TALK))
     finally:
         p.close()
-    assert sleeps == [0.3], "only triggers a loudspeaker can fake wait for peers"
+    assert len(sleeps) == 1, "only triggers a loudspeaker can fake wait for peers"
+    assert 0.2 < sleeps[0] <= 0.3, "the hold counts from arrival, hearing included"
 
 
 def test_opting_out_by_voice_stops_offers_and_opting_in_restores_them(
@@ -401,3 +402,43 @@ def test_only_captures_a_loudspeaker_could_have_prompted_are_fingerprinted(
         fingerprint=fingerprint(text, key=key), around=T0, seconds=5, exclude_device="elsewhere"
     )
     assert (len(peers) == 1) is kept
+
+
+@pytest.mark.parametrize(
+    "offset", [timedelta(hours=-1), timedelta(days=3000), timedelta(days=-700000)]
+)
+def test_a_device_clock_far_from_the_servers_is_refused(
+    pipeline: Pipeline, offset: timedelta
+) -> None:
+    start = T0 + offset
+    turn = TurnInput(
+        device_id="kitchen",
+        capture=CaptureContext(
+            trigger=Trigger.WAKE_WORD, device_id="kitchen", start=start, end=start
+        ),
+        text="Alexa, what coffee do you recommend",
+    )
+    with pytest.raises(SkillError, match=r"capture\.start: expected a time within 300 s") as caught:
+        pipeline.handle(turn)
+    assert (caught.value.status, caught.value.code) == (422, "time_out_of_range")
+    with pytest.raises(SkillError, match="prompt_ended_at: expected a time within"):
+        pipeline.assistant_asked(device_id="kitchen", prompt_ended_at=start)
+
+
+def test_an_alexa_slot_is_matched_with_its_locales_rules(pipeline: Pipeline) -> None:
+    result = pipeline.handle_intent(
+        IntentInput(
+            utterance_id="amzn1.echo-api.request.ko",
+            device_id="echo-ko",
+            user_id="amzn1.ask.account.K",
+            session_id="amzn1.echo-api.session.ko",
+            locale="ko-KR",
+            at=T0,
+            intent_name="ProductQuestionIntent",
+            kind=QuestionKind.RECOMMENDATION,
+            topic="커피를",
+            command=None,
+        )
+    )
+    assert result.question is not None
+    assert result.question.catalog_ids == ("coffee-morning-roast",)
