@@ -40,6 +40,7 @@ from skill import replies
 from skill.alexa_facts import AlexaFacts, AlexaRequestError, read_facts
 from skill.http_errors import spoken_error
 from skill.pipeline import Pipeline
+from skill.request_text import find_bad_text
 from skill.turn import IntentInput, TurnResult
 
 logger = logging.getLogger(__name__)
@@ -382,6 +383,9 @@ class AlexaEndpoint:
 
     def respond(self, body: dict[str, Any], raw: str) -> dict[str, Any]:
         """Dispatch one request; ``raw`` is the body text ``body`` was parsed from."""
+        bad = find_bad_text(body)
+        if bad is not None:
+            raise AlexaRequestError(bad.message(), code="invalid_text")
         facts = read_facts(body)
         if facts.request_type not in REQUEST_TYPES:
             raise AlexaRequestError(

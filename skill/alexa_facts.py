@@ -109,7 +109,12 @@ def parse_timestamp(value: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise AlexaRequestError(
+            f"expected request.timestamp to be a time that exists in UTC, got {value!r}"
+        ) from None
 
 
 def _slot(name: str, raw: Any) -> SlotFacts:
@@ -126,13 +131,19 @@ def _slot(name: str, raw: Any) -> SlotFacts:
     per_authority = (
         resolutions.get("resolutionsPerAuthority") if isinstance(resolutions, dict) else None
     )
-    for authority in per_authority if isinstance(per_authority, list) else []:
+    for index, authority in enumerate(per_authority if isinstance(per_authority, list) else []):
         if not isinstance(authority, dict):
             continue
         status = authority.get("status") or {}
         if not isinstance(status, dict) or status.get("code") != ER_SUCCESS_MATCH:
             continue
-        for entry in authority.get("values") or []:
+        values = authority.get("values") or []
+        if not isinstance(values, list):
+            raise AlexaRequestError(
+                f"expected request.intent.slots.{name}.resolutions.resolutionsPerAuthority"
+                f"[{index}].values to be a list, got {values!r}"
+            )
+        for entry in values:
             resolved = entry.get("value") if isinstance(entry, dict) else None
             if isinstance(resolved, dict) and isinstance(resolved.get("id"), str):
                 resolved_name = resolved.get("name")

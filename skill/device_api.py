@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -20,6 +20,7 @@ from policy.values import RequestFacts
 from skill.errors import SkillError
 from skill.openapi import document
 from skill.pipeline import Pipeline
+from skill.request_text import find_bad_text
 from skill.settings import Settings
 from skill.turn import TurnInput
 from speech.audio import Audio, from_raw_pcm, read_wav
@@ -75,6 +76,12 @@ def device_for(authorization: str | None, tokens: Mapping[str, str]) -> str:
     return device
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Times outside these bounds are refused: far enough from datetime's limits that windows,
+retention and broadcast arithmetic on an accepted time can never overflow."""
+
+
 def _timestamp(value: object, field: str) -> datetime:
     expected = "an ISO 8601 time with a timezone like '2024-05-01T12:00:00+00:00'"
     if not isinstance(value, str):
@@ -85,6 +92,16 @@ def _timestamp(value: object, field: str) -> datetime:
         raise invalid(field, expected, value) from None
     if parsed.tzinfo is None:
         raise invalid(field, expected, value)
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST <= in_utc < LATEST:
+        raise invalid(
+            field,
+            f"a time from {EARLIEST.isoformat()!r} up to {LATEST.isoformat()!r} (UTC)",
+            value,
+        )
     return parsed
 
 
@@ -114,7 +131,7 @@ def capture_from(value: object, *, device_id: str) -> CaptureContext:
     trigger = value.get("trigger")
     if trigger is None:
         raise missing("capture.trigger", f"one of {_TRIGGERS}")
-    if trigger not in {t.value for t in Trigger}:
+    if not isinstance(trigger, str) or trigger not in {t.value for t in Trigger}:
         raise invalid("capture.trigger", f"one of {_TRIGGERS}", trigger)
     for name in ("start", "end"):
         if value.get(name) is None:
@@ -179,7 +196,15 @@ def _json_body() -> dict[str, Any]:
             code="unsupported_media_type",
             status=415,
         )
-    return decode_json(request.get_data(cache=False))
+    return storable(decode_json(request.get_data(cache=False)))
+
+
+def storable(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` unchanged, or a 422 naming the first string no store could hold."""
+    bad = find_bad_text(fields)
+    if bad is not None:
+        raise SkillError(bad.message(), code="invalid_text", status=422)
+    return fields
 
 
 def decode_json(raw: bytes) -> dict[str, Any]:
@@ -208,11 +233,11 @@ def _multipart_fields() -> tuple[dict[str, Any], Audio]:
     if isinstance(raw_capture, str):
         try:
             fields["capture"] = json.loads(raw_capture)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise invalid(
                 "capture", 'a JSON object {"trigger", "start", "end"}', raw_capture[:80]
             ) from None
-    return fields, audio
+    return storable(fields), audio
 
 
 def audio_from(data: bytes, *, sample_rate: str | None) -> Audio:
