@@ -119,8 +119,11 @@ def normalize_cert_url(url: str) -> str:
             f"{CERT_URL_HEADER}: expected a path starting with {CERT_URL_PATH_PREFIX!r}, "
             f"got {path!r}"
         )
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{CERT_URL_SCHEME}://{CERT_URL_HOST}{path}{query}"
+    if parts.query or parts.fragment:
+        # Amazon's chain URLs carry neither; refusing them also keeps unauthenticated callers
+        # from forcing a fresh certificate fetch per request with "?1", "?2", ...
+        raise VerificationError(f"{CERT_URL_HEADER}: expected no query or fragment, got {url!r}")
+    return f"{CERT_URL_SCHEME}://{CERT_URL_HOST}{path}"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

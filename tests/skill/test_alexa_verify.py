@@ -144,6 +144,8 @@ def test_valid_certificate_urls_are_normalised(url: str, normalized: str) -> Non
         ("//s3.amazonaws.com/echo.api/cert.pem", "expected scheme 'https', got ''"),
         ("ftp://s3.amazonaws.com/echo.api/cert.pem", "expected scheme"),
         ("https://s3.amazonaws.com/echo.api/\u00e9.pem", "printable ASCII"),
+        ("https://s3.amazonaws.com/echo.api/echo-api-cert.pem?1", "expected no query"),
+        ("https://s3.amazonaws.com/echo.api/echo-api-cert.pem#x", "or fragment"),
     ],
 )
 def test_bad_certificate_urls_are_refused_before_any_fetch(
