@@ -69,6 +69,15 @@ def check_settings(settings_file: Path | None) -> Settings:
     """
     settings = load_settings(settings_file)
     load_policy(settings.policy_path)
+    if (
+        settings.store_url.startswith("postgres")
+        and "broadcast_key" not in settings.model_fields_set
+    ):
+        logger.warning(
+            "ASKFIRST_BROADCAST_KEY is not set: this server fingerprints speech with a random key, "
+            "so a broadcast heard by devices served by other instances on the same database "
+            "will not be matched; set the same key on every instance"
+        )
     return settings
 
 

@@ -48,3 +48,18 @@ def test_a_configured_broadcast_key_is_used_as_is(monkeypatch: pytest.MonkeyPatc
         assert _key(app) == "configured-key-" + "0" * 32
     finally:
         app.extensions["askfirst.pipeline"].close()
+
+
+def test_several_instances_without_a_shared_key_are_warned_about(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("ASKFIRST_BROADCAST_KEY", raising=False)
+    monkeypatch.setenv("ASKFIRST_STORE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    with caplog.at_level("WARNING", logger="skill.serve"):
+        check_settings(None)
+    assert "ASKFIRST_BROADCAST_KEY is not set" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("ASKFIRST_BROADCAST_KEY", "shared-" + "1" * 32)
+    with caplog.at_level("WARNING", logger="skill.serve"):
+        check_settings(None)
+    assert "ASKFIRST_BROADCAST_KEY" not in caplog.text
