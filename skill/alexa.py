@@ -152,7 +152,7 @@ class QuestionHandler(AbstractRequestHandler):
         )
         answer = _answer(result.decision, result.question, topic)
         if isinstance(answer, CatalogEntry):
-            return _upsell(handler_input, answer, result, topic)
+            return _upsell(handler_input, answer, result)
         return render(handler_input, answer)
 
 
@@ -170,11 +170,9 @@ def _is_upsell(entry: CatalogEntry) -> bool:
     return entry.kind is OfferKind.IN_SKILL_PRODUCT and bool(entry.product_id)
 
 
-def _upsell(
-    handler_input: HandlerInput, entry: CatalogEntry, result: TurnResult, topic: str | None
-) -> Response:
+def _upsell(handler_input: HandlerInput, entry: CatalogEntry, result: TurnResult) -> Response:
     """A permitted in-skill product: Alexa's Upsell flow, tokened with the decision id."""
-    message = replies.upsell_message(entry, question=result.question, topic=topic)
+    message = replies.upsell_message(entry)
     directive = SendRequestDirective(
         name="Upsell",
         payload={"InSkillProduct": {"productId": entry.product_id}, "upsellMessage": message},

@@ -96,19 +96,19 @@ def product_answer(
         entry = decision.offer
         if entry.kind is OfferKind.SPOKEN_DEAL:
             return Reply(
-                f"Since you asked about {_topic(question, topic)}: {_deal_sentence(entry)} "
-                f"{ANYTHING_ELSE}",
+                f"Since you asked about {entry.category}: {_deal_sentence(entry)} {ANYTHING_ELSE}",
                 reprompt=ANYTHING_ELSE,
             )
     return Reply(f"{_no_offer(decision, question, topic)} {ANYTHING_ELSE}", reprompt=ANYTHING_ELSE)
 
 
-def upsell_message(entry: CatalogEntry, *, question: Question | None, topic: str | None) -> str:
-    """The message Alexa reads before its purchase prompt; names no price."""
-    return (
-        f"Since you asked about {_topic(question, topic)}: {_deal_sentence(entry)} "
-        "Want to learn more?"
-    )
+def upsell_message(entry: CatalogEntry) -> str:
+    """The message Alexa reads before its purchase prompt; names no price.
+
+    It names the catalog's category, never the user's own words, which could carry a price
+    ("coffee under five dollars"); catalog texts are checked for prices when the policy loads.
+    """
+    return f"Since you asked about {entry.category}: {_deal_sentence(entry)} Want to learn more?"
 
 
 def opted_out() -> Reply:

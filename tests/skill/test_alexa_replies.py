@@ -75,8 +75,9 @@ def test_no_decision_still_answers() -> None:
 
 
 def test_upsell_message_discloses_and_names_no_price() -> None:
-    message = replies.upsell_message(PACK, question=QUESTION, topic="buying guides")
+    message = replies.upsell_message(PACK)
     assert PACK.disclosure in message
+    assert PACK.category in message
     assert not re.search(r"[$€£]|\d+(\.\d+)?\s*(dollars|cents)|price", message, re.IGNORECASE)
 
 
