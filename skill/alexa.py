@@ -32,7 +32,8 @@ from ask_sdk_model.interfaces.connections.send_request_directive import SendRequ
 from ask_sdk_model.response import Response
 from ask_sdk_model.session_ended_request import SessionEndedRequest
 
-from policy.detector import Command
+from policy.detector import Command, match_catalog
+from policy.errors import PolicyError
 from policy.explain import explain
 from policy.values import CatalogEntry, Decision, OfferKind, Question, QuestionKind, RequestFacts
 from skill import interaction_model as model
@@ -243,7 +244,9 @@ class CanFulfillHandler(AbstractRequestHandler):
         slots: dict[str, CanFulfillSlot] = {}
         all_understood = True
         for name, slot in facts.slots.items():
-            understood = name == model.PRODUCT_SLOT and self._knows(slot.resolved_id, slot.topic)
+            understood = name == model.PRODUCT_SLOT and self._knows(
+                slot.resolved_id, slot.topic, facts.locale
+            )
             all_understood = all_understood and understood
             slots[name] = CanFulfillSlot(
                 can_understand=CanUnderstandSlotValues.YES
@@ -257,18 +260,17 @@ class CanFulfillHandler(AbstractRequestHandler):
         answer = CanFulfillIntent(can_fulfill=verdict, slots=slots or None)
         return handler_input.response_builder.set_can_fulfill_intent(answer).response
 
-    def _knows(self, resolved_id: str | None, topic: str | None) -> bool:
+    def _knows(self, resolved_id: str | None, topic: str | None, locale: str) -> bool:
+        """Whether the slot names a catalog entry, matched as a question's topic would be."""
         catalog = self._pipeline.policy.catalog
         if resolved_id is not None and any(entry.id == resolved_id for entry in catalog):
             return True
         if not topic:
             return False
-        wanted = topic.strip().lower()
-        return any(
-            wanted
-            in (entry.title.lower(), entry.category.lower(), *(s.lower() for s in entry.synonyms))
-            for entry in catalog
-        )
+        try:
+            return bool(match_catalog(topic, catalog, locale=locale))
+        except PolicyError:  # a locale the policy has no data for: we cannot fulfil it
+            return False
 
 
 class PurchaseResultHandler(AbstractRequestHandler):

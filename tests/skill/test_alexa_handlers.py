@@ -168,6 +168,9 @@ def test_session_ended_gets_an_empty_response(alexa: Alexa) -> None:
         ("WhatCanIBuyIntent", None, "YES"),
         ("AMAZON.HelpIntent", None, "YES"),
         ("DealQuestionIntent", {"product": env.product_slot("kayaks")}, "NO"),
+        # Matched as a question's topic is: plural, case and punctuation tolerant.
+        ("ProductQuestionIntent", {"product": env.product_slot("Running Shoe")}, "YES"),
+        ("DealQuestionIntent", {"product": env.product_slot("Coffee!")}, "YES"),
         ("OrderPizzaIntent", None, "NO"),
     ],
 )
