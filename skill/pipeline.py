@@ -392,6 +392,13 @@ class Pipeline:
 
     def declined(self, *, user_id: str, offer_id: str, decision_id: str | None) -> None:
         """The user said no to an offer: it is not offered to them again."""
+        if self.policy.entry(offer_id) is None:
+            known = ", ".join(repr(e.id) for e in self.policy.catalog)
+            raise SkillError(
+                f"offer_id: expected the id of a catalog entry ({known}), got {offer_id!r}",
+                code="unknown_offer",
+                status=422,
+            )
         self.store.record_declined(
             user_id=user_id, offer_id=offer_id, decision_id=decision_id, now=self._clock()
         )

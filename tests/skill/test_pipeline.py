@@ -442,3 +442,9 @@ def test_an_alexa_slot_is_matched_with_its_locales_rules(pipeline: Pipeline) -> 
     )
     assert result.question is not None
     assert result.question.catalog_ids == ("coffee-morning-roast",)
+
+
+def test_declining_an_offer_the_catalog_does_not_have_is_refused(pipeline: Pipeline) -> None:
+    with pytest.raises(SkillError, match="offer_id: expected the id of a catalog entry") as caught:
+        pipeline.declined(user_id="anna", offer_id="no-such-offer", decision_id=None)
+    assert (caught.value.status, caught.value.code) == (422, "unknown_offer")
