@@ -24,6 +24,7 @@ class TranscriberSet:
         self._failed: dict[str, str] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     @classmethod
     def loading(cls, model_dirs: Mapping[str, Path], *, loader: Loader) -> TranscriberSet:
@@ -49,8 +50,11 @@ class TranscriberSet:
                 continue
             logger.info("loaded the %s model from %s", locale, path)
             with self._lock:
-                self._ready[locale] = transcriber
                 del self._pending[locale]
+                if not self._closed:
+                    self._ready[locale] = transcriber
+                    continue
+            transcriber.close()  # closed while it loaded: nobody will use it
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until background loading ends; True when every model loaded."""
@@ -95,7 +99,9 @@ class TranscriberSet:
         )
 
     def close(self) -> None:
+        """Close every loaded transcriber; one still loading is closed when it finishes."""
         with self._lock:
+            self._closed = True
             for transcriber in self._ready.values():
                 transcriber.close()
             self._ready.clear()
