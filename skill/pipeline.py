@@ -144,7 +144,7 @@ class Pipeline:
         locale = load_locale(turn.locale)
         spotted: bool | None = None
         if turn.audio is not None:
-            transcriber = self.transcribers.for_locale(turn.locale)
+            transcriber = self.transcribers.for_locale(locale.code)
             transcript = transcriber.transcribe(turn.audio)
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spot = transcriber.spot(
@@ -207,7 +207,7 @@ class Pipeline:
         utterance = Utterance(
             id=heard.utterance_id,
             text=heard.transcript.text,
-            locale=turn.locale,
+            locale=heard.locale.code,
             tag=tag.tag,
             tag_reasons=tag.reasons,
             at=capture.start,
@@ -219,12 +219,12 @@ class Pipeline:
         command: Command | None = None
         question: Question | None = None
         if utterance.tag is UtteranceTag.PROMPTED:
-            command = detect_command(text=utterance.text, locale=turn.locale)
+            command = detect_command(text=utterance.text, locale=heard.locale.code)
             if command is None:
                 question = detect_question(
                     text=utterance.text,
                     utterance_id=utterance.id,
-                    locale=turn.locale,
+                    locale=heard.locale.code,
                     catalog=self.policy.catalog,
                 )
         decision = self._decide_and_record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
@@ -448,3 +449,10 @@ def test_declining_an_offer_the_catalog_does_not_have_is_refused(pipeline: Pipel
     with pytest.raises(SkillError, match="offer_id: expected the id of a catalog entry") as caught:
         pipeline.declined(user_id="anna", offer_id="no-such-offer", decision_id=None)
     assert (caught.value.status, caught.value.code) == (422, "unknown_offer")
+
+
+def test_a_locale_is_taken_in_its_canonical_spelling(pipeline: Pipeline) -> None:
+    turn = say(pipeline, "Alexa, do you have any deals on coffee?", trigger=Trigger.WAKE_WORD)
+    result = pipeline.handle(dataclasses.replace(turn, locale="en_us"))
+    assert result.utterance.locale == "en-US"
+    assert result.decision.permit
