@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from policy.config import EXAMPLE_POLICY_PATH, load_policy
 from policy.detector import Command
-from policy.values import Decision, OfferKind, Provenance, Question, QuestionKind, UtteranceTag
+from policy.values import Decision, OfferKind, Question, QuestionKind, UtteranceTag
 from skill.errors import SkillError
 from skill.pipeline import Pipeline
 from skill.settings import Settings
@@ -262,23 +262,10 @@ def test_a_declined_offer_is_not_offered_again(pipeline: Pipeline) -> None:
     assert second.decision.rule == "R8.declined"
 
 
-def test_an_alexa_intent_is_prompted_and_its_evidence_is_labelled_alexa_intent(
+def test_an_alexa_intent_is_prompted_and_its_evidence_cites_its_own_request(
     pipeline: Pipeline,
 ) -> None:
-    result = pipeline.handle_intent(
-        IntentInput(
-            utterance_id="amzn1.echo-api.request.1",
-            device_id="echo-1",
-            user_id="amzn1.ask.account.A",
-            session_id="amzn1.echo-api.session.1",
-            locale="en-US",
-            at=T0,
-            intent_name="ProductQuestionIntent",
-            kind=QuestionKind.RECOMMENDATION,
-            topic="coffee",
-            command=None,
-        )
-    )
+    result = pipeline.handle_intent(intent(1))
     assert result.tag.tag is UtteranceTag.PROMPTED
     assert result.decision.permit
     assert result.decision.evidence_ids == ("amzn1.echo-api.request.1/utterance",)
@@ -287,20 +274,20 @@ def test_an_alexa_intent_is_prompted_and_its_evidence_is_labelled_alexa_intent(
         user_id="amzn1.ask.account.A", session_id="amzn1.echo-api.session.1"
     )
     assert last == result.decision
-    assert Provenance.ALEXA_INTENT.value == "alexa_intent"
 
 
-def intent(n: int) -> IntentInput:
+def intent(n: int, *, topic: str = "coffee", locale: str = "en-US") -> IntentInput:
+    """A ProductQuestionIntent as the Alexa handler hands it to the pipeline."""
     return IntentInput(
         utterance_id=f"amzn1.echo-api.request.{n}",
         device_id="echo-1",
         user_id="amzn1.ask.account.A",
         session_id="amzn1.echo-api.session.1",
-        locale="en-US",
+        locale=locale,
         at=T0,
         intent_name="ProductQuestionIntent",
         kind=QuestionKind.RECOMMENDATION,
-        topic="coffee",
+        topic=topic,
         command=None,
     )
 
@@ -427,20 +414,7 @@ def test_a_device_clock_far_from_the_servers_is_refused(
 
 
 def test_an_alexa_slot_is_matched_with_its_locales_rules(pipeline: Pipeline) -> None:
-    result = pipeline.handle_intent(
-        IntentInput(
-            utterance_id="amzn1.echo-api.request.ko",
-            device_id="echo-ko",
-            user_id="amzn1.ask.account.K",
-            session_id="amzn1.echo-api.session.ko",
-            locale="ko-KR",
-            at=T0,
-            intent_name="ProductQuestionIntent",
-            kind=QuestionKind.RECOMMENDATION,
-            topic="커피를",
-            command=None,
-        )
-    )
+    result = pipeline.handle_intent(intent(2, topic="커피를", locale="ko-KR"))
     assert result.question is not None
     assert result.question.catalog_ids == ("coffee-morning-roast",)
 
