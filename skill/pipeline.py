@@ -327,6 +327,15 @@ class Pipeline:
             ),
         )
         with self._turn(utterance) as tx:
+            earlier = tx.decision_for(utterance.id)
+            if earlier is not None:
+                # A retry must not decide (or offer, or count against the caps) twice.
+                raise SkillError(
+                    f"utterance_id: expected an utterance not decided yet, got "
+                    f"{utterance.id!r}, already decided as {earlier!r}",
+                    code="duplicate_utterance",
+                    status=409,
+                )
             if command is Command.OPT_OUT or command is Command.OPT_IN:
                 tx.set_opt_out(command is Command.OPT_OUT)
             state = tx.user_state()

@@ -48,6 +48,10 @@ class TurnTx(ABC):
         """Opt the user out of (or back into) offers; audited."""
 
     @abstractmethod
+    def decision_for(self, utterance_id: str) -> str | None:
+        """The id of the decision already recorded for this utterance (a retried request)."""
+
+    @abstractmethod
     def open_window(self, window: ListeningWindow) -> None:
         """Open a listening window in this turn's transaction (as ``Store.put_window``)."""
 

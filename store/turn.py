@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from policy.values import Decision, UserState, Utterance, UtteranceTag
 from speech.windows import ListeningWindow
@@ -16,7 +16,7 @@ from store.base import TurnTx
 from store.codec import decision_to_json, user_state_to_json, utterance_to_json
 from store.engine import db_errors
 from store.errors import AmbientPermitRefused, AmbientTextRefused, BadValueError, StoreError
-from store.schema import db_time
+from store.schema import db_time, decisions
 from store.statements import Sql, run
 from store.windows import put_window
 
@@ -97,6 +97,14 @@ class SqlTurn(TurnTx):
             run(self._conn, INSERT_UTTERANCE, row, what=what)
             done = audit.append(self._conn, record, index=index)  # the chain lock, last
         self.appended.append(done)
+
+    def decision_for(self, utterance_id: str) -> str | None:
+        self._check_open()
+        with db_errors("looking up an earlier decision"):
+            row = self._conn.execute(
+                select(decisions.c.id).where(decisions.c.utterance_id == utterance_id).limit(1)
+            ).first()
+        return None if row is None else str(row[0])
 
     def open_window(self, window: ListeningWindow) -> None:
         self._check_open()

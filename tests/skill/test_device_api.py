@@ -357,3 +357,18 @@ def test_not_ready_while_the_store_does_not_answer(
         )
     finally:
         pipeline.close()
+
+
+def test_a_retried_utterance_is_a_409_not_a_second_decision(client: FlaskClient) -> None:
+    body = {
+        "text": "Alexa, do you have any deals on coffee?",
+        "capture": {**capture(), "trigger": "push_to_talk"},
+        "utterance_id": "retry-me",
+    }
+    first = client.post("/v1/utterances", json=body, headers=auth())
+    assert first.status_code == 200, first.get_data(as_text=True)
+    again = client.post("/v1/utterances", json=body, headers=auth())
+    assert again.status_code == 409
+    error = again.get_json()["error"]
+    assert error["code"] == "duplicate_utterance"
+    assert first.get_json()["decision"]["id"] in error["message"]

@@ -430,3 +430,20 @@ def test_a_locale_is_taken_in_its_canonical_spelling(pipeline: Pipeline) -> None
     result = pipeline.handle(dataclasses.replace(turn, locale="en_us"))
     assert result.utterance.locale == "en-US"
     assert result.decision.permit
+
+
+def test_a_retried_request_is_not_decided_twice(pipeline: Pipeline) -> None:
+    first = pipeline.handle_intent(intent(7))
+    assert first.decision.permit
+    with pytest.raises(SkillError, match="already decided as") as caught:
+        pipeline.handle_intent(intent(7))
+    assert (caught.value.status, caught.value.code) == (409, "duplicate_utterance")
+    out = io.StringIO()
+    assert pipeline.store.audit_export(out) == 1, "the retry left no record"
+    turn = dataclasses.replace(
+        say(pipeline, "Alexa, what coffee do you recommend", trigger=Trigger.WAKE_WORD),
+        utterance_id="device-utterance-1",
+    )
+    pipeline.handle(turn)
+    with pytest.raises(SkillError, match="already decided as"):
+        pipeline.handle(turn)
