@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import requests
 from cryptography import x509
@@ -60,37 +59,6 @@ def http_fetcher(timeout: float = 5.0, *, max_bytes: int = MAX_CHAIN_BYTES) -> C
             raise VerificationError(
                 f"certificate chain {url!r}: download failed: {type(exc).__name__}: {exc}"
             ) from exc
-
-    return fetch
-
-
-def file_fetcher(directory: Path, *, prefix: str = "/echo.api/") -> CertificateFetcher:
-    """A fetcher serving ``<directory>/<name>`` for a URL whose path is ``<prefix><name>``.
-
-    For development and tests: the URL rules are still applied before any fetch.
-    """
-    root = directory.resolve()
-
-    def fetch(url: str) -> bytes:
-        path = urlsplit(url).path
-        name = path[len(prefix) :] if path.startswith(prefix) else ""
-        target = (root / name).resolve()
-        if not name or target.parent != root:
-            raise VerificationError(
-                f"certificate chain {url!r}: expected a file name under {prefix!r}, got {path!r}"
-            )
-        try:
-            with target.open("rb") as handle:
-                data = handle.read(MAX_CHAIN_BYTES + 1)
-        except OSError as exc:
-            raise VerificationError(
-                f"certificate chain {url!r}: cannot read {str(target)!r}: {exc.strerror}"
-            ) from exc
-        if len(data) > MAX_CHAIN_BYTES:
-            raise VerificationError(
-                f"certificate chain {url!r}: expected at most {MAX_CHAIN_BYTES} bytes, got more"
-            )
-        return data
 
     return fetch
 

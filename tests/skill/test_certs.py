@@ -13,12 +13,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from skill.app import file_fetcher
 from skill.certs import (
     MAX_CHAIN_BYTES,
     CertificateCache,
     ChainValidator,
     SigningCertificate,
-    file_fetcher,
     http_fetcher,
     load_trust_roots,
     parse_chain,
@@ -89,14 +89,25 @@ def test_http_fetcher_reports_an_unreachable_host() -> None:
         http_fetcher(timeout=2.0)("http://127.0.0.1:9/echo.api/chain.pem")
 
 
-def test_file_fetcher_serves_files_named_after_the_url(tmp_path: Path) -> None:
-    (tmp_path / "chain.pem").write_bytes(test_ca().chain_pem)
-    fetch = file_fetcher(tmp_path)
+def test_file_fetcher_serves_configured_files_by_their_normalised_url(tmp_path: Path) -> None:
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(test_ca().chain_pem)
+    fetch = file_fetcher(
+        {
+            "https://s3.amazonaws.com:443/echo.api/../echo.api/chain.pem": chain,
+            "https://s3.amazonaws.com/echo.api/gone.pem": tmp_path / "gone.pem",
+        }
+    )
     assert fetch("https://s3.amazonaws.com/echo.api/chain.pem") == test_ca().chain_pem
-    with pytest.raises(VerificationError, match="cannot read"):
+    with pytest.raises(VerificationError, match="expected one of"):
         fetch("https://s3.amazonaws.com/echo.api/other.pem")
-    with pytest.raises(VerificationError, match=r"expected a file name under '/echo\.api/'"):
-        fetch("https://s3.amazonaws.com/echo.api/sub/chain.pem")
+    with pytest.raises(VerificationError, match="cannot read"):
+        fetch("https://s3.amazonaws.com/echo.api/gone.pem")
+
+
+def test_file_fetcher_keys_obey_the_url_rules(tmp_path: Path) -> None:
+    with pytest.raises(VerificationError, match=r"expected host 's3\.amazonaws\.com'"):
+        file_fetcher({"https://evil.example/echo.api/chain.pem": tmp_path / "chain.pem"})
 
 
 def test_the_os_trust_store_holds_amazons_root() -> None:
