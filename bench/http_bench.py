@@ -39,16 +39,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_stores import STORES, store_url  # noqa: E402
 
 from skill.serve import ServeOptions  # noqa: E402
 from tests.skill import envelopes as env  # noqa: E402
@@ -301,31 +301,6 @@ def open_loop(
 # -- main ---------------------------------------------------------------------------------------
 
 
-@contextmanager
-def store_url(kind: str, folder: Path, pg_dsn: str) -> Iterator[str]:
-    """The store URL for ``kind``; PostgreSQL gets a fresh schema, dropped afterwards."""
-    if kind == "sqlite-full":
-        yield f"sqlite:///{folder / 'full.db'}"
-    elif kind == "sqlite-normal":
-        yield f"sqlite:///{folder / 'normal.db'}?synchronous=normal"
-    elif kind == "postgresql":
-        import psycopg
-
-        schema = f"askfirst_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            sep = "&" if "?" in pg_dsn else "?"
-            yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={schema}')}"
-        finally:
-            with psycopg.connect(pg_dsn, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    else:
-        raise SystemExit(
-            f"--stores: expected sqlite-full, sqlite-normal or postgresql, got {kind!r}"
-        )
-
-
 def audit_summary(url: str) -> str:
     """Verify the chain the run wrote and count its decision records."""
     from store.base import open_store
@@ -353,7 +328,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=ServeOptions().threads)
     parser.add_argument("--limit", type=int, default=8000, help="max requests per run")
     parser.add_argument("--users", type=int, default=1000, help="distinct users and devices")
-    parser.add_argument("--stores", default="sqlite-full,sqlite-normal,postgresql")
+    parser.add_argument("--stores", default=",".join(STORES))
     parser.add_argument(
         "--pg",
         default=os.environ.get("ASKFIRST_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"),

@@ -23,14 +23,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import psycopg
+from bench_stores import STORES, store_url
 
 from policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
 from policy.detector import detect_question
@@ -200,33 +198,11 @@ def sequential(url: str, folder: Path, policy: Policy, turns: int) -> list[float
     return samples
 
 
-STORES = {
+STORE_LABELS = {
     "sqlite-full": "SQLite (WAL, sync=FULL)",
     "sqlite-normal": "SQLite (WAL, sync=NORMAL)",
     "postgresql": "PostgreSQL (psycopg 3)",
 }
-
-
-@contextmanager
-def store_url(kind: str, folder: Path, pg_dsn: str) -> Iterator[str]:
-    """A fresh database for ``kind``; PostgreSQL gets a schema of its own, dropped afterwards."""
-    name = f"{kind}-{uuid.uuid4().hex[:8]}.db"
-    if kind == "sqlite-full":
-        yield f"sqlite:///{folder / name}"
-    elif kind == "sqlite-normal":
-        yield f"sqlite:///{folder / name}?synchronous=normal"
-    elif kind == "postgresql":
-        schema = f"askfirst_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            sep = "&" if "?" in pg_dsn else "?"
-            yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={schema}')}"
-        finally:
-            with psycopg.connect(pg_dsn, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    else:
-        raise SystemExit(f"--stores: expected some of {sorted(STORES)!r}, got {kind!r}")
 
 
 def main() -> int:
@@ -262,13 +238,13 @@ def main() -> int:
         folder = Path(tmp)
         for kind in kinds:
             with store_url(kind, folder, args.pg) as url:
-                print(row(STORES[kind], sequential(url, folder, policy, args.turns), base))
+                print(row(STORE_LABELS[kind], sequential(url, folder, policy, args.turns), base))
             with store_url(kind, folder, args.pg) as url:
                 rate, p99, count, failures = concurrent(
                     url, processes=args.processes, threads=args.threads, turns=per_thread
                 )
                 together.append(
-                    f"{STORES[kind]:<26} {rate:>10.0f} {p99 * 1e3:>10.1f} {failures:>8d}   "
+                    f"{STORE_LABELS[kind]:<26} {rate:>10.0f} {p99 * 1e3:>10.1f} {failures:>8d}   "
                     f"({count} records, chain valid)"
                 )
     print("\nturns/s = decisions appended per second by one process (each its own transaction)")
