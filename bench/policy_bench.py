@@ -14,7 +14,7 @@ import gc
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
@@ -22,6 +22,7 @@ from policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
 from policy.detector import detect_question
 from policy.engine import decide, propose_offer
 from policy.values import (
+    Decision,
     Evidence,
     Offer,
     Provenance,
@@ -108,7 +109,7 @@ def build_turn(n: int, kind: str, policy: Policy) -> Turn:
     return utterance, question, offer, evidence, user, request
 
 
-def per_call_us(calls: list[Callable[[], object]]) -> list[float]:
+def per_call_us(calls: Sequence[Callable[[], object]]) -> list[float]:
     clock = time.perf_counter_ns
     times = []
     for call in calls:
@@ -131,24 +132,8 @@ def main() -> int:
     kinds = [KINDS[n % len(KINDS)] for n in range(args.turns)]
 
     gc.disable()
-    # Warm up caches (locale data, catalog index) before measuring anything.
-    for n in range(200):
-        u, q, o, e, s, r = build_turn(n, kinds[n], policy)
-        decide(
-            decision_id="w",
-            utterance=u,
-            question=q,
-            offer=o,
-            evidence=e,
-            user=s,
-            request=r,
-            policy=policy,
-        )
 
-    build_times = per_call_us([partial(build_turn, n, kinds[n], policy) for n in range(args.turns)])
-    turns = [build_turn(n, kinds[n], policy) for n in range(args.turns)]
-
-    def one(t: Turn) -> Callable[[], object]:
+    def one(t: Turn) -> Callable[[], Decision]:
         u, q, o, e, s, r = t
         return lambda: decide(
             decision_id="d",
@@ -161,21 +146,19 @@ def main() -> int:
             policy=policy,
         )
 
-    decide_times = per_call_us([one(t) for t in turns])
+    # Warm up caches (locale data, catalog index) before measuring anything.
+    for n in range(200):
+        one(build_turn(n, kinds[n], policy))()
+
+    build_times = per_call_us([partial(build_turn, n, kinds[n], policy) for n in range(args.turns)])
+    turns = [build_turn(n, kinds[n], policy) for n in range(args.turns)]
+
+    calls = [one(t) for t in turns]
+    decide_times = per_call_us(calls)
     start = time.perf_counter()
     outcomes: Counter[str] = Counter()
-    for u, q, o, e, s, r in turns:
-        d = decide(
-            decision_id="d",
-            utterance=u,
-            question=q,
-            offer=o,
-            evidence=e,
-            user=s,
-            request=r,
-            policy=policy,
-        )
-        outcomes[d.rule] += 1
+    for call in calls:
+        outcomes[call().rule] += 1
     loop_seconds = time.perf_counter() - start
     propose_times = per_call_us(
         [partial(propose_offer, question=t[1], policy=policy, user=t[4]) for t in turns[:5000]]
