@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_stores import STORES, store_url  # noqa: E402
 
-from skill.serve import ServeOptions  # noqa: E402
+from askfirst.skill.api.serve import ServeOptions  # noqa: E402
 from tests.skill import envelopes as env  # noqa: E402
 from tests.skill.ca import CERT_URL, TestCA, make_ca, signed_headers  # noqa: E402
 
@@ -303,7 +303,7 @@ def open_loop(
 
 def audit_summary(url: str) -> str:
     """Verify the chain the run wrote and count its decision records."""
-    from store.base import open_store
+    from askfirst.store.base import open_store
 
     store = open_store(url)
     try:

@@ -18,10 +18,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
-from policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
-from policy.detector import detect_question
-from policy.engine import decide, propose_offer
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
+from askfirst.policy.detector import detect_question
+from askfirst.policy.engine import decide, propose_offer
+from askfirst.policy.values import (
     Decision,
     Evidence,
     Offer,
@@ -31,7 +32,6 @@ from policy.values import (
     RequestFacts,
     UserState,
     Utterance,
-    UtteranceTag,
 )
 
 TARGET_US = 20.0

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import vosk
 
-from speech.audio import Audio, read_wav
-from speech.models import find_model
-from speech.vosk_engine import BLOCK_SECONDS, VoskTranscriber, loaded_model_count
+from askfirst.speech.audio import Audio, read_wav
+from askfirst.speech.models import find_model
+from askfirst.speech.vosk_engine import BLOCK_SECONDS, VoskTranscriber, loaded_model_count
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "ko"
 CLIPS = (

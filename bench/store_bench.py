@@ -30,19 +30,19 @@ from typing import Any
 
 from bench_stores import STORES, store_url
 
-from policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
-from policy.detector import detect_question
-from policy.engine import decide, propose_offer
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
+from askfirst.policy.detector import detect_question
+from askfirst.policy.engine import decide, propose_offer
+from askfirst.policy.values import (
     Decision,
     Evidence,
     Provenance,
     RequestFacts,
     UserState,
     Utterance,
-    UtteranceTag,
 )
-from store.base import Store, StoreError, open_store
+from askfirst.store.base import Store, StoreError, open_store
 
 TEXT = "what running shoes do you recommend"
 

@@ -20,11 +20,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from policy.errors import PolicyConfigError, PolicyError
-from policy.locale import available_locales, resolve_locale
-from policy.schema import PolicyModel
-from policy.validation import config_error
-from policy.values import CatalogEntry, Obligation, OfferKind
+from askfirst.policy.errors import PolicyConfigError, PolicyError
+from askfirst.policy.locale import available_locales, resolve_locale
+from askfirst.policy.schema import PolicyModel
+from askfirst.policy.validation import config_error
+from askfirst.policy.values import CatalogEntry, Obligation, OfferKind
 
 logger = logging.getLogger(__name__)
 

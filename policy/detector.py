@@ -22,9 +22,9 @@ import logging
 from collections.abc import Sequence
 from enum import StrEnum
 
-from policy.locale import Cue, LocaleRules, load_locale
-from policy.matching import match_catalog
-from policy.values import CatalogEntry, Question, QuestionKind
+from askfirst.policy.locale import Cue, LocaleRules, load_locale
+from askfirst.policy.matching import match_catalog
+from askfirst.policy.values import CatalogEntry, Question, QuestionKind
 
 logger = logging.getLogger(__name__)
 

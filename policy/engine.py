@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from policy.config import Policy
-from policy.rules import RULES, Facts, Rule
-from policy.values import (
+from askfirst.policy.config import Policy
+from askfirst.policy.rules import RULES, Facts, Rule
+from askfirst.policy.values import (
     Decision,
     Evidence,
     Offer,

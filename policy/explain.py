@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy.values import Decision, Question, QuestionKind, Verdict
+from askfirst.policy.values import Decision, Question, QuestionKind, Verdict
 
 _KIND_WORDS = {
     QuestionKind.RECOMMENDATION: "asked for a recommendation",

@@ -18,11 +18,11 @@ from importlib import resources
 
 from pydantic import ValidationError
 
-from policy.errors import PolicyConfigError, UnknownLocaleError
-from policy.patterns import TOPIC, Pattern, PatternError, compile_pattern
-from policy.schema import LocaleModel
-from policy.validation import config_error
-from policy.values import QuestionKind
+from askfirst.policy.errors import PolicyConfigError, UnknownLocaleError
+from askfirst.policy.patterns import TOPIC, Pattern, PatternError, compile_pattern
+from askfirst.policy.schema import LocaleModel
+from askfirst.policy.validation import config_error
+from askfirst.policy.values import QuestionKind
 
 _LOCALE_NAME = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 _NON_WORD = re.compile(r"[^\w\s']+")
@@ -256,7 +256,7 @@ def _has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
 @functools.cache
 def available_locales() -> tuple[str, ...]:
     """The locales that have a data file, sorted."""
-    folder = resources.files("policy.locales")
+    folder = resources.files("askfirst.policy.locales")
     names = (item.name.removesuffix(".toml") for item in folder.iterdir())
     return tuple(sorted(name for name in names if _LOCALE_NAME.match(name)))
 
@@ -278,7 +278,7 @@ def load_locale(locale: str) -> LocaleRules:
     """The compiled rules for ``locale`` (cached; the files ship with the package)."""
     name = resolve_locale(locale)
     source = f"policy/locales/{name}.toml"
-    text = resources.files("policy.locales").joinpath(f"{name}.toml").read_text("utf-8")
+    text = resources.files("askfirst.policy.locales").joinpath(f"{name}.toml").read_text("utf-8")
     return parse_locale(text, source=source)
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from policy.locale import LocaleRules, load_locale
-from policy.values import CatalogEntry
+from askfirst.policy.locale import LocaleRules, load_locale
+from askfirst.policy.values import CatalogEntry
 
 _Words = tuple[str, ...]
 

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from policy.config import Policy
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.config import Policy
+from askfirst.policy.values import (
     Evidence,
     Offer,
     Provenance,
@@ -21,7 +22,6 @@ from policy.values import (
     RuleResult,
     UserState,
     Utterance,
-    UtteranceTag,
     Verdict,
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from policy.errors import PolicyConfigError
+from askfirst.policy.errors import PolicyConfigError
 
 _EXPECTED: dict[str, str] = {
     "string_type": "a string",

@@ -9,12 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-
-class UtteranceTag(StrEnum):
-    """Whether the user deliberately addressed the assistant."""
-
-    PROMPTED = "prompted"
-    AMBIENT = "ambient"
+from askfirst.core.tags import UtteranceTag
 
 
 class Provenance(StrEnum):

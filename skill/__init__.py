@@ -1,1 +1,1 @@
-"""askfirst skill: the Flask app, the Alexa endpoint, the device API and the command line."""
+"""askfirst skill: the edges (Alexa, the HTTP device API, the simulator, the command line)."""

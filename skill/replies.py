@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policy.values import CatalogEntry, Decision, OfferKind, Question, QuestionKind
+from askfirst.policy.values import CatalogEntry, Decision, OfferKind, Question, QuestionKind
 
 SKILL_NAME = "Ask First"
 ANYTHING_ELSE = "Is there anything else you'd like to ask?"

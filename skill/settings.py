@@ -11,8 +11,9 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from policy.config import EXAMPLE_POLICY_PATH
-from skill.errors import SkillError
+from askfirst.policy.config import EXAMPLE_POLICY_PATH
+from askfirst.skill.errors import SkillError
+from askfirst.turn.config import TurnConfig
 
 
 class SettingsError(SkillError):
@@ -73,6 +74,17 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
             raise ValueError(f"expected a sqlite:/// or postgresql:// URL, got {value!r}")
         return value
+
+    def turn_config(self) -> TurnConfig:
+        """The part of these settings one turn needs."""
+        return TurnConfig(
+            broadcast_key=self.broadcast_key.get_secret_value().encode(),
+            broadcast_window_seconds=self.broadcast_window_seconds,
+            broadcast_hold_seconds=self.broadcast_hold_seconds,
+            listening_window_seconds=self.listening_window_seconds,
+            max_capture_skew_seconds=self.max_capture_skew_seconds,
+            max_audio_seconds=self.max_audio_seconds,
+        )
 
     def model_dirs(self) -> dict[str, Path]:
         """Locale -> model directory, with ``vosk_model`` as the en-US entry."""

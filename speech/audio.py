@@ -14,7 +14,7 @@ import struct
 import sys
 from dataclasses import dataclass, field
 
-from speech.errors import AudioError
+from askfirst.speech.errors import AudioError
 
 logger = logging.getLogger(__name__)
 

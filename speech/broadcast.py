@@ -13,10 +13,10 @@ import logging
 import math
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from speech.capture import CaptureContextError, require_aware, require_text
+from askfirst.core.capture import CaptureContextError, require_aware, require_text
+from askfirst.core.peers import PeerCapture
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +46,6 @@ def fingerprint(text: str, *, key: bytes) -> str:
         )
     message = normalise_transcript(text).encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class PeerCapture:
-    """What another device heard: when, and the fingerprint of its transcript."""
-
-    device_id: str
-    at: datetime
-    """When that device's utterance started (timezone-aware)."""
-    fingerprint: str
-
-    def __post_init__(self) -> None:
-        require_text(self.device_id, field="device_id", error=CaptureContextError)
-        require_aware(self.at, field="at")
-        require_text(self.fingerprint, field="fingerprint", error=CaptureContextError)
 
 
 def is_broadcast(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from askfirst.core.errors import CoreError
 
-class SpeechError(Exception):
+
+class SpeechError(CoreError):
     """Root of every error raised by ``speech``; carries a stable machine-readable code."""
 
     code: str = "speech_error"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from importlib import resources
 
-from speech.errors import SpeechError
+from askfirst.speech.errors import SpeechError
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def _spot_seconds(value: object, *, source: str) -> float:
 
 def known_locales() -> tuple[str, ...]:
     """Codes of the locales bundled in ``speech/locales``."""
-    folder = resources.files("speech.locales")
+    folder = resources.files("askfirst.speech.locales")
     return tuple(
         sorted(
             entry.name.removesuffix(".toml")
@@ -191,7 +191,7 @@ def load_locale(code: str) -> SpeechLocale:
     match = next((k for k in known if k.casefold() == wanted), None)
     if match is None:
         raise LocaleError(f"locale: expected one of {list(known)!r}, got {code!r}")
-    resource = resources.files("speech.locales").joinpath(f"{match}.toml")
+    resource = resources.files("askfirst.speech.locales").joinpath(f"{match}.toml")
     locale = parse_locale(resource.read_text(encoding="utf-8"), source=f"{match}.toml")
     if locale.code != match:
         raise LocaleError(f"{match}.toml: code: expected {match!r}, got {locale.code!r}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from speech.errors import ModelDownloadError, ModelNotFoundError
+from askfirst.speech.errors import ModelDownloadError, ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from speech.errors import SpeechError
+from askfirst.speech.errors import SpeechError
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-from policy.values import UtteranceTag
-from speech.capture import CaptureContext, Trigger
-from speech.errors import SpeechError
-from speech.locale import SpeechLocale, fold
-from speech.windows import ListeningWindow, window_admits
+from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.tags import UtteranceTag
+from askfirst.core.windows import ListeningWindow, window_admits
+from askfirst.speech.errors import SpeechError
+from askfirst.speech.locale import SpeechLocale, fold
 
 logger = logging.getLogger(__name__)
 

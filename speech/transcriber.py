@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from speech.audio import Audio
+from askfirst.speech.audio import Audio
 
 logger = logging.getLogger(__name__)
 

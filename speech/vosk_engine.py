@@ -26,10 +26,10 @@ from typing import Any
 
 import vosk
 
-from speech.audio import DEFAULT_MAX_SECONDS, Audio, check_sample_rate
-from speech.errors import AudioError, ModelNotFoundError, SpeechError
-from speech.pool import PoolStats, RecognizerPool
-from speech.transcriber import Transcriber, Transcript, TranscriptStream, Word
+from askfirst.speech.audio import DEFAULT_MAX_SECONDS, Audio, check_sample_rate
+from askfirst.speech.errors import AudioError, ModelNotFoundError, SpeechError
+from askfirst.speech.pool import PoolStats, RecognizerPool
+from askfirst.speech.transcriber import Transcriber, Transcript, TranscriptStream, Word
 
 logger = logging.getLogger(__name__)
 

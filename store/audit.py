@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Connection, Row, or_, select, update
 
-from store.chain import (
+from askfirst.store.chain import (
     ChainVerifier,
     Checkpoint,
     Link,
@@ -20,9 +20,9 @@ from store.chain import (
     digest_of,
     link_hash,
 )
-from store.errors import BadValueError
-from store.schema import audit_log, chain_head, decisions
-from store.statements import Sql, run
+from askfirst.store.errors import BadValueError
+from askfirst.store.schema import audit_log, chain_head, decisions
+from askfirst.store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
 

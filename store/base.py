@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from policy.values import Decision, UserState, Utterance
-from speech.broadcast import PeerCapture
-from speech.windows import ListeningWindow
-from store.chain import Checkpoint, VerifyReport
-from store.errors import AmbientTextRefused, StoreError, StoreUnavailable
+from askfirst.core.peers import PeerCapture
+from askfirst.core.windows import ListeningWindow
+from askfirst.policy.values import Decision, UserState, Utterance
+from askfirst.store.chain import Checkpoint, VerifyReport
+from askfirst.store.errors import AmbientTextRefused, StoreError, StoreUnavailable
 
 __all__ = [
     "AmbientTextRefused",
@@ -160,7 +160,7 @@ def open_store(
     migrates on first use, and every use fails closed with StoreUnavailable until it can (a
     server then starts and answers 503 instead of failing to boot).
     """
-    from store.sql import SqlStore  # the implementation imports this module
+    from askfirst.store.sql import SqlStore  # the implementation imports this module
 
     return SqlStore(
         url,

@@ -9,8 +9,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from store.chain import Checkpoint
-from store.errors import BadValueError, StoreUnavailable
+from askfirst.store.chain import Checkpoint
+from askfirst.store.errors import BadValueError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

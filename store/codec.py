@@ -10,7 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.values import (
     CatalogEntry,
     Decision,
     Obligation,
@@ -20,10 +21,9 @@ from policy.values import (
     RuleResult,
     UserState,
     Utterance,
-    UtteranceTag,
     Verdict,
 )
-from store.errors import BadValueError
+from askfirst.store.errors import BadValueError
 
 E = TypeVar("E", bound=StrEnum)
 JsonObject = dict[str, Any]

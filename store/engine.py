@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from store.errors import BadValueError, ConflictError, StoreUnavailable
-from store.statements import Sql, run
+from askfirst.store.errors import BadValueError, ConflictError, StoreUnavailable
+from askfirst.store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
 

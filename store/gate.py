@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from store.errors import StoreUnavailable
+from askfirst.store.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

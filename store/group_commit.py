@@ -34,10 +34,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.engine import lock_key
-from store.errors import StoreError, StoreUnavailable
-from store.gate import WriterGate
-from store.statements import Sql, run
+from askfirst.store.engine import lock_key
+from askfirst.store.errors import StoreError, StoreUnavailable
+from askfirst.store.gate import WriterGate
+from askfirst.store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
 

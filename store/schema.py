@@ -28,8 +28,8 @@ from sqlalchemy import (
     update,
 )
 
-from store.chain import GENESIS
-from store.errors import BadValueError
+from askfirst.store.chain import GENESIS
+from askfirst.store.errors import BadValueError
 
 logger = logging.getLogger(__name__)
 

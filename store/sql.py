@@ -14,19 +14,19 @@ from typing import TextIO
 from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from policy.values import Decision, UserState
-from speech.broadcast import PeerCapture
-from speech.windows import ListeningWindow
-from store import audit
-from store.audit import Appended
-from store.base import Store
-from store.chain import Checkpoint, VerifyReport
-from store.checkpoint import read_checkpoint, write_checkpoint
-from store.codec import decision_from_json
-from store.engine import READ_ONLY, db_errors, lock_user, make_engine
-from store.errors import BadValueError, StoreError, StoreUnavailable
-from store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
-from store.schema import (
+from askfirst.core.peers import PeerCapture
+from askfirst.core.windows import ListeningWindow
+from askfirst.policy.values import Decision, UserState
+from askfirst.store import audit
+from askfirst.store.audit import Appended
+from askfirst.store.base import Store
+from askfirst.store.chain import Checkpoint, VerifyReport
+from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
+from askfirst.store.codec import decision_from_json
+from askfirst.store.engine import READ_ONLY, db_errors, lock_user, make_engine
+from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
+from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
+from askfirst.store.schema import (
     audit_log,
     db_time,
     decisions,
@@ -38,8 +38,8 @@ from store.schema import (
     users,
     utterances,
 )
-from store.turn import SqlTurn, read_user_state, write_consent
-from store.windows import put_window, take_window
+from askfirst.store.turn import SqlTurn, read_user_state, write_consent
+from askfirst.store.windows import put_window, take_window
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from store.errors import ConflictError, StoreUnavailable
+from askfirst.store.errors import ConflictError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

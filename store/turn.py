@@ -8,17 +8,23 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from policy.values import Decision, UserState, Utterance, UtteranceTag
-from speech.windows import ListeningWindow
-from store import audit
-from store.audit import Appended
-from store.base import TurnTx
-from store.codec import decision_to_json, user_state_to_json, utterance_to_json
-from store.engine import db_errors
-from store.errors import AmbientPermitRefused, AmbientTextRefused, BadValueError, StoreError
-from store.schema import db_time, decisions
-from store.statements import Sql, run
-from store.windows import put_window
+from askfirst.core.tags import UtteranceTag
+from askfirst.core.windows import ListeningWindow
+from askfirst.policy.values import Decision, UserState, Utterance
+from askfirst.store import audit
+from askfirst.store.audit import Appended
+from askfirst.store.base import TurnTx
+from askfirst.store.codec import decision_to_json, user_state_to_json, utterance_to_json
+from askfirst.store.engine import db_errors
+from askfirst.store.errors import (
+    AmbientPermitRefused,
+    AmbientTextRefused,
+    BadValueError,
+    StoreError,
+)
+from askfirst.store.schema import db_time, decisions
+from askfirst.store.statements import Sql, run
+from askfirst.store.windows import put_window
 
 logger = logging.getLogger(__name__)
 

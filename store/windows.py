@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from speech.windows import ListeningWindow
-from store.errors import BadValueError
-from store.schema import db_time, from_db_time
-from store.statements import Sql, run
+from askfirst.core.windows import ListeningWindow
+from askfirst.store.errors import BadValueError
+from askfirst.store.schema import db_time, from_db_time
+from askfirst.store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from policy.config import EXAMPLE_POLICY_PATH
+from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from tests.e2e.conftest import Server, Servers
 
 pytestmark = [pytest.mark.slow]

@@ -21,7 +21,7 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
-from policy.config import EXAMPLE_POLICY_PATH, Caps, dump_policy, load_policy
+from askfirst.policy.config import EXAMPLE_POLICY_PATH, Caps, dump_policy, load_policy
 from tests.e2e.conftest import (
     ASKFIRST,
     DEVICE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
+from askfirst.policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from policy.config import Policy
-from policy.engine import decide, propose_offer
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.config import Policy
+from askfirst.policy.engine import decide, propose_offer
+from askfirst.policy.values import (
     Decision,
     Evidence,
     Offer,
@@ -17,7 +18,6 @@ from policy.values import (
     RequestFacts,
     UserState,
     Utterance,
-    UtteranceTag,
 )
 
 TURN = "utt-1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policy.detector import Command, ConsentCommand, detect_command
+from askfirst.policy.detector import Command, ConsentCommand, detect_command
 
 CASES: list[tuple[str, Command | None]] = [
     ("stop offering me deals", Command.OPT_OUT),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.config import (
+from askfirst.policy.config import (
     EXAMPLE_POLICY_PATH,
     Caps,
     ObligationTexts,
@@ -18,8 +18,8 @@ from policy.config import (
     load_policy,
     parse_policy,
 )
-from policy.errors import PolicyConfigError, PolicyError
-from policy.values import CatalogEntry, OfferKind
+from askfirst.policy.errors import PolicyConfigError, PolicyError
+from askfirst.policy.values import CatalogEntry, OfferKind
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = EXAMPLE_POLICY_PATH.read_text(encoding="utf-8")

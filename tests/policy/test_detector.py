@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from policy.config import Policy
-from policy.detector import detect_question
-from policy.values import QuestionKind as K
+from askfirst.policy.config import Policy
+from askfirst.policy.detector import detect_question
+from askfirst.policy.values import QuestionKind as K
 
 COFFEE = "coffee-morning-roast"
 SHOES = "shoes-trailblazer"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from policy.config import Policy
-from policy.detector import detect_question
-from policy.locale import load_locale
-from policy.values import QuestionKind as K
+from askfirst.policy.config import Policy
+from askfirst.policy.detector import detect_question
+from askfirst.policy.locale import load_locale
+from askfirst.policy.values import QuestionKind as K
 from tests.policy.test_detector import ANY, COFFEE, PACK, PHONES, SHOES, TEA
 
 # (sentence, kind, topic, best catalog match), as in test_detector.QUESTIONS

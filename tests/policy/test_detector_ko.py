@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from policy.config import Policy
-from policy.detector import Command, detect_command, detect_question
-from policy.values import QuestionKind as K
+from askfirst.policy.config import Policy
+from askfirst.policy.detector import Command, detect_command, detect_question
+from askfirst.policy.values import QuestionKind as K
 
 KO_QUESTIONS: list[tuple[str, K, str]] = [
     ("커피 추천해 줘", K.RECOMMENDATION, "coffee-morning-roast"),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from policy.config import Policy
-from policy.explain import explain, summary
-from policy.values import Provenance, UserState
+from askfirst.policy.config import Policy
+from askfirst.policy.explain import explain, summary
+from askfirst.policy.values import Provenance, UserState
 from tests.policy.inputs import baseline, evidence, vary
 
 

@@ -6,11 +6,11 @@ import typing
 
 import pytest
 
-from policy.errors import PolicyConfigError
-from policy.locale import available_locales, load_locale, parse_locale, resolve_locale
-from policy.patterns import PatternError, compile_pattern
-from policy.schema import Kind
-from policy.values import QuestionKind
+from askfirst.policy.errors import PolicyConfigError
+from askfirst.policy.locale import available_locales, load_locale, parse_locale, resolve_locale
+from askfirst.policy.patterns import PatternError, compile_pattern
+from askfirst.policy.schema import Kind
+from askfirst.policy.values import QuestionKind
 
 MINIMAL = """
 locale = "xx-XX"

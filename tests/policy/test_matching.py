@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from policy.config import Policy
-from policy.detector import match_catalog, question_for_topic
-from policy.errors import PolicyError, UnknownLocaleError
-from policy.values import QuestionKind
+from askfirst.policy.config import Policy
+from askfirst.policy.detector import match_catalog, question_for_topic
+from askfirst.policy.errors import PolicyError, UnknownLocaleError
+from askfirst.policy.values import QuestionKind
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,12 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.config import EXAMPLE_POLICY_PATH, load_policy
-from policy.detector import detect_question
-from policy.engine import decide, propose_offer
-from policy.locale import load_locale
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
+from askfirst.policy.detector import detect_question
+from askfirst.policy.engine import decide, propose_offer
+from askfirst.policy.locale import load_locale
+from askfirst.policy.values import (
     Evidence,
     Offer,
     Provenance,
@@ -19,7 +20,6 @@ from policy.values import (
     QuestionKind,
     RequestFacts,
     UserState,
-    UtteranceTag,
     Verdict,
 )
 from tests.policy.inputs import TURN, Inputs, utterance

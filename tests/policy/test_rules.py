@@ -7,16 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from policy.config import Policy
-from policy.engine import RULES, decide, propose_offer
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.config import Policy
+from askfirst.policy.engine import RULES, decide, propose_offer
+from askfirst.policy.values import (
     Offer,
     Provenance,
     Question,
     QuestionKind,
     RequestFacts,
     UserState,
-    UtteranceTag,
     Verdict,
 )
 from tests.policy.inputs import (

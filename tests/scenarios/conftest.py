@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from skill.settings import Settings, load_settings
-from skill.transcribers import TranscriberSet
+from askfirst.skill.settings import Settings, load_settings
+from askfirst.turn.transcribers import TranscriberSet
 from tests.speech.conftest import dither_free_ko_model
 
 
@@ -18,7 +18,7 @@ def ko_transcribers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Transc
 
     ``test_korean_models.py`` runs the Korean scenario on the model as shipped, too.
     """
-    from speech.vosk_engine import VoskTranscriber
+    from askfirst.speech.vosk_engine import VoskTranscriber
 
     transcribers = TranscriberSet(
         {"ko-KR": VoskTranscriber(dither_free_ko_model(tmp_path_factory))}

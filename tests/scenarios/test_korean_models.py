@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from skill.scenario import load_scenario
-from skill.settings import Settings
-from skill.sim_inprocess import InProcess
-from skill.simulator import simulate
-from skill.transcribers import TranscriberSet
+from askfirst.skill.settings import Settings
+from askfirst.skill.simulator.inprocess import InProcess
+from askfirst.skill.simulator.runner import simulate
+from askfirst.skill.simulator.scenario import load_scenario
+from askfirst.turn.transcribers import TranscriberSet
 
 KOREAN = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "korean_audio.yaml"
 
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.vosk, pytest.mark.slow]
 def test_korean_scenario_holds_on_the_stock_model(
     settings: Settings, ko_stock_model_dir: Path
 ) -> None:
-    from speech.vosk_engine import VoskTranscriber
+    from askfirst.speech.vosk_engine import VoskTranscriber
 
     loaded = load_scenario(KOREAN)
     transcribers = TranscriberSet({"ko-KR": VoskTranscriber(ko_stock_model_dir, pool_size=1)})

@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from policy.config import load_policy
-from skill.app import create_app
-from skill.cli import main
-from skill.pipeline import Pipeline
-from skill.scenario import ScenarioError, load_scenario
-from skill.settings import Settings, load_settings
-from skill.sim_http import OverHttp
-from skill.sim_inprocess import InProcess
-from skill.simulator import Report, simulate
-from skill.transcribers import TranscriberSet
-from store.base import open_store
+from askfirst.policy.config import load_policy
+from askfirst.skill.api.app import create_app
+from askfirst.skill.cli.main import main
+from askfirst.skill.settings import Settings, load_settings
+from askfirst.skill.simulator.inprocess import InProcess
+from askfirst.skill.simulator.remote import OverHttp
+from askfirst.skill.simulator.runner import Report, simulate
+from askfirst.skill.simulator.scenario import ScenarioError, load_scenario
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = ("living-room", "kitchen", "bedroom", "hall", "study")
@@ -44,7 +44,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
         policy=load_policy(settings.policy_path),
         store=open_store(settings.store_url, retention=timedelta(days=settings.retention_days)),
         transcribers=TranscriberSet(),
-        settings=settings,
+        config=settings.turn_config(),
     )
     httpd: BaseWSGIServer = make_server(
         "127.0.0.1", 0, create_app(settings, pipeline=pipeline), threaded=True

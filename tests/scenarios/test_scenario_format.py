@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.scenario import Scenario, ScenarioError, load_scenario, schema
+from askfirst.skill.simulator.scenario import Scenario, ScenarioError, load_scenario, schema
 
 REPO = Path(__file__).resolve().parents[2]
 

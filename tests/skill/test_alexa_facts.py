@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from skill.alexa_facts import AlexaRequestError, read_facts
+from askfirst.skill.alexa.facts import AlexaRequestError, read_facts
 from tests.skill import envelopes as env
 
 AT = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

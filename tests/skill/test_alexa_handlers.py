@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from policy.config import load_policy
-from policy.explain import explain
-from skill.app import create_app
-from skill.pipeline import Pipeline
-from skill.settings import Settings
-from skill.transcribers import TranscriberSet
-from store.base import open_store
+from askfirst.policy.config import load_policy
+from askfirst.policy.explain import explain
+from askfirst.skill.api.app import create_app
+from askfirst.skill.settings import Settings
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
 from tests.skill import envelopes as env
 from tests.skill.ca import TestCA
 from tests.skill.conftest import Alexa, speech_of
@@ -233,7 +233,7 @@ def test_store_locked_fails_closed_with_a_spoken_apology(
         policy=load_policy(settings.policy_path),
         store=store,
         transcribers=TranscriberSet(),
-        settings=settings,
+        config=settings.turn_config(),
     )
     client: FlaskClient = create_app(settings, pipeline=pipeline).test_client()
     blocker = sqlite3.connect(db, timeout=0.1, isolation_level=None)

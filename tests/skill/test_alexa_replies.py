@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from policy.values import CatalogEntry, Decision, OfferKind, Question, QuestionKind
-from skill import replies
+from askfirst.policy.values import CatalogEntry, Decision, OfferKind, Question, QuestionKind
+from askfirst.skill import replies
 
 DEAL = CatalogEntry(
     id="coffee",

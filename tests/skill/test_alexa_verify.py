@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skill.alexa_verify import AlexaVerifier, normalize_cert_url
-from skill.certs import CertificateCache, ChainValidator, load_trust_roots
-from skill.errors import SkillError, VerificationError
+from askfirst.skill.alexa.certs import CertificateCache, ChainValidator, load_trust_roots
+from askfirst.skill.alexa.verify import AlexaVerifier, normalize_cert_url
+from askfirst.skill.errors import SkillError, VerificationError
 from tests.skill.ca import (
     CERT_URL,
     SKILL_ID,

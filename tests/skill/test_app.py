@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from skill.app import create_app
+from askfirst.skill.api.app import create_app
 from tests.skill import envelopes as env
 from tests.skill.ca import TestCA, make_ca, signed_headers
 from tests.skill.conftest import Alexa, make_settings, speech_of
@@ -82,7 +82,7 @@ def test_wrong_content_type_and_method(client: FlaskClient) -> None:
 def unverified(
     tmp_path: Path, ca_files: tuple[Path, Path], caplog: pytest.LogCaptureFixture
 ) -> Iterator[Flask]:
-    with caplog.at_level(logging.WARNING, logger="skill.app"):
+    with caplog.at_level(logging.WARNING, logger="askfirst.skill.api.app"):
         app = create_app(make_settings(tmp_path, ca_files, alexa_verify=False))
     yield app
     app.extensions["askfirst.pipeline"].close()
@@ -151,7 +151,7 @@ def test_a_genuine_bug_is_a_json_500_without_a_traceback(
         raise RuntimeError("secret internal detail")
 
     app.add_url_rule("/broken", "broken", broken)
-    with caplog.at_level(logging.ERROR, logger="skill.http_errors"):
+    with caplog.at_level(logging.ERROR, logger="askfirst.skill.api.errors"):
         response = app.test_client().get("/broken")
     assert response.status_code == 500
     assert error_code(response) == "internal_error"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from skill.cli import main
-from skill.serve import ServeOptions
+from askfirst.skill.api.serve import ServeOptions
+from askfirst.skill.cli.main import main
 
 
 def test_bad_port_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

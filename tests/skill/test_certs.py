@@ -13,8 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from skill.app import file_fetcher
-from skill.certs import (
+from askfirst.skill.alexa.certs import (
     MAX_CHAIN_BYTES,
     CertificateCache,
     ChainValidator,
@@ -23,7 +22,8 @@ from skill.certs import (
     load_trust_roots,
     parse_chain,
 )
-from skill.errors import VerificationError
+from askfirst.skill.api.app import file_fetcher
+from askfirst.skill.errors import VerificationError
 from tests.skill.ca import TestCA, test_ca
 
 

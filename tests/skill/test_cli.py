@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from skill import cli
-from skill.cli import main
+from askfirst.skill.cli import main as cli
+from askfirst.skill.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = ("serve", "simulate", "model", "audit", "explain", "policy", "skill", "user")
@@ -67,7 +67,9 @@ def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_missing_subcommand_module_leaves_the_others_working(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", ("skill.cli_policy", "skill.cli_missing_x"))
+    monkeypatch.setattr(
+        cli, "SUBCOMMAND_MODULES", ("askfirst.skill.cli.policy", "askfirst.skill.cli.missing_x")
+    )
     assert main(["missing_x", "anything"]) == 2
     assert "unavailable in this install" in capsys.readouterr().err
     assert main(["policy", "check", "--help"]) == 0

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from policy.config import load_policy
-from skill.app import create_app
-from skill.device_api import device_for
-from skill.errors import SkillError
-from skill.pipeline import Pipeline
-from skill.settings import Settings
-from skill.transcribers import TranscriberSet
-from speech.transcriber import Transcriber
-from store.base import open_store
+from askfirst.policy.config import load_policy
+from askfirst.skill.api.app import create_app
+from askfirst.skill.api.routes import device_for
+from askfirst.skill.errors import SkillError
+from askfirst.skill.settings import Settings
+from askfirst.speech.transcriber import Transcriber
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
 from tests.skill.conftest import DEVICE_ID, DEVICE_TOKEN, OTHER_TOKEN, auth, make_settings
 
 START = datetime.now(UTC).replace(microsecond=0)
@@ -320,7 +320,7 @@ def test_not_ready_while_the_model_loads(settings: Settings, tmp_path: Path) -> 
         policy=load_policy(settings.policy_path),
         store=open_store(f"sqlite:///{tmp_path / 'ready.db'}"),
         transcribers=transcribers,
-        settings=settings,
+        config=settings.turn_config(),
     )
     client = create_app(settings, pipeline=pipeline).test_client()
     try:
@@ -344,7 +344,7 @@ def test_not_ready_while_the_store_does_not_answer(
         policy=load_policy(settings.policy_path),
         store=open_store(f"sqlite:///{tmp_path / 'ready.db'}"),
         transcribers=TranscriberSet(),
-        settings=settings,
+        config=settings.turn_config(),
     )
     client = create_app(settings, pipeline=pipeline).test_client()
     try:

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from policy.config import load_policy
-from skill.app import create_app
-from skill.pipeline import Pipeline
-from skill.settings import Settings
-from skill.transcribers import TranscriberSet
-from store.base import open_store
+from askfirst.policy.config import load_policy
+from askfirst.skill.api.app import create_app
+from askfirst.skill.settings import Settings
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
 from tests.skill.conftest import auth
 
 pytestmark = pytest.mark.vosk
@@ -34,7 +34,7 @@ def korean_client(
         policy=load_policy(settings.policy_path),
         store=store,
         transcribers=korean_transcribers,
-        settings=settings,
+        config=settings.turn_config(),
     )
     yield create_app(settings, pipeline=pipeline).test_client()
     store.close()  # the transcribers are shared by the session
@@ -109,7 +109,7 @@ def _raw_upload(client: FlaskClient, pcm: bytes, **fields: str) -> Any:
 def test_raw_pcm_with_a_declared_rate_transcribes_like_the_same_wav(
     korean_client: FlaskClient,
 ) -> None:
-    from speech.audio import read_wav
+    from askfirst.speech.audio import read_wav
 
     wav = read_wav((DATA / "plain_coffee.wav").read_bytes())
     as_wav = upload(korean_client, "plain_coffee.wav", "push_to_talk")

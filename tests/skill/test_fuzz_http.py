@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from skill.app import create_app
+from askfirst.skill.api.app import create_app
 from tests.skill import envelopes
 from tests.skill.conftest import auth, make_settings
 

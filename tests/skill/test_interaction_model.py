@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from policy.config import EXAMPLE_POLICY_PATH, load_policy
-from policy.values import CatalogEntry, OfferKind
-from skill import interaction_model as im
-from skill.cli import main
-from skill.cli_skill import run_model
+from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
+from askfirst.policy.values import CatalogEntry, OfferKind
+from askfirst.skill.alexa import interaction_model as im
+from askfirst.skill.cli.main import main
+from askfirst.skill.cli.skill import run_model
 
 REPO = Path(__file__).parents[2]
 COMMITTED_PACKAGE = REPO / "skill-package"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skill.request_text import BadText, find_bad_text
+from askfirst.skill.request_text import BadText, find_bad_text
 
 
 @pytest.mark.parametrize(

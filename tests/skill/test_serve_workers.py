@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from skill.pipeline import Pipeline
-from skill.serve import AskfirstApplication, ServeOptions, check_settings
+from askfirst.skill.api.serve import AskfirstApplication, ServeOptions, check_settings
+from askfirst.turn.pipeline import Pipeline
 
 
 def _key(app: Flask) -> str:
     pipeline: Pipeline = app.extensions["askfirst.pipeline"]
-    return pipeline.settings.broadcast_key.get_secret_value()
+    return pipeline.config.broadcast_key.decode()
 
 
 @pytest.fixture
@@ -55,11 +55,11 @@ def test_several_instances_without_a_shared_key_are_warned_about(
 ) -> None:
     monkeypatch.delenv("ASKFIRST_BROADCAST_KEY", raising=False)
     monkeypatch.setenv("ASKFIRST_STORE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    with caplog.at_level("WARNING", logger="skill.serve"):
+    with caplog.at_level("WARNING", logger="askfirst.skill.api.serve"):
         check_settings(None)
     assert "ASKFIRST_BROADCAST_KEY is not set" in caplog.text
     caplog.clear()
     monkeypatch.setenv("ASKFIRST_BROADCAST_KEY", "shared-" + "1" * 32)
-    with caplog.at_level("WARNING", logger="skill.serve"):
+    with caplog.at_level("WARNING", logger="askfirst.skill.api.serve"):
         check_settings(None)
     assert "ASKFIRST_BROADCAST_KEY" not in caplog.text

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from speech.audio import Audio, read_wav
+from askfirst.speech.audio import Audio, read_wav
 
 if TYPE_CHECKING:
-    from speech.vosk_engine import VoskTranscriber
+    from askfirst.speech.vosk_engine import VoskTranscriber
 
 KO_DATA = Path(__file__).resolve().parents[1] / "data" / "ko"
 
@@ -62,7 +62,7 @@ def ko_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def ko_transcriber(ko_model_dir: Path) -> Iterator[VoskTranscriber]:
     """One VoskTranscriber on the dither-free Korean model, shared by the whole session."""
-    from speech.vosk_engine import VoskTranscriber
+    from askfirst.speech.vosk_engine import VoskTranscriber
 
     # One pooled recognizer per rate: it warms up on every clip the session decodes (a
     # recognizer's first pass over new audio is several times slower than later ones).

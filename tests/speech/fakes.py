@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from speech.audio import Audio
-from speech.transcriber import Transcriber, Transcript, TranscriptStream, Word
+from askfirst.speech.audio import Audio
+from askfirst.speech.transcriber import Transcriber, Transcript, TranscriptStream, Word
 
 
 def _transcript(text: str) -> Transcript:

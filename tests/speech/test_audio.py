@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speech.audio import Audio, from_raw_pcm, read_wav
-from speech.errors import AudioError, SpeechError
+from askfirst.speech.audio import Audio, from_raw_pcm, read_wav
+from askfirst.speech.errors import AudioError, SpeechError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ko"
 

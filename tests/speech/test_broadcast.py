@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speech.broadcast import PeerCapture, fingerprint, is_broadcast, normalise_transcript
-from speech.capture import CaptureContextError
+from askfirst.core.capture import CaptureContextError
+from askfirst.core.peers import PeerCapture
+from askfirst.speech.broadcast import fingerprint, is_broadcast, normalise_transcript
 
 KEY = b"k" * 32
 OTHER_KEY = b"j" * 32

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import speech
-from speech.capture import CaptureContext, Trigger
-from speech.locale import (
+import askfirst.speech
+from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.speech.locale import (
     DEFAULT_SPOT_SECONDS,
     MAX_SPOT_SECONDS,
     LocaleError,
@@ -17,9 +17,9 @@ from speech.locale import (
     load_locale,
     parse_locale,
 )
-from speech.tagging import tag_utterance
+from askfirst.speech.tagging import tag_utterance
 
-LOCALES_DIR = Path(speech.__file__).parent / "locales"
+LOCALES_DIR = Path(askfirst.speech.__file__).parent / "locales"
 
 
 def test_bundled_locales() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from skill.cli_model import register
-from speech.errors import ModelDownloadError, ModelNotFoundError
-from speech.models import (
+from askfirst.skill.cli.model import register
+from askfirst.speech.errors import ModelDownloadError, ModelNotFoundError
+from askfirst.speech.models import (
     MODEL_ENV,
     download_model,
     find_model,

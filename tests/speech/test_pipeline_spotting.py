@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from policy.config import EXAMPLE_POLICY_PATH, load_policy
-from policy.values import UtteranceTag
-from skill.pipeline import Pipeline
-from skill.settings import Settings
-from skill.transcribers import TranscriberSet
-from skill.turn import TurnInput
-from speech.audio import read_wav
-from speech.capture import CaptureContext, Trigger
-from speech.tagging import TagReason
-from speech.vosk_engine import VoskTranscriber
-from store.base import open_store
+from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
+from askfirst.skill.settings import Settings
+from askfirst.speech.audio import read_wav
+from askfirst.speech.tagging import TagReason
+from askfirst.speech.vosk_engine import VoskTranscriber
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
+from askfirst.turn.values import TurnInput
 from tests.speech.conftest import KO_DATA
 
 pytestmark = pytest.mark.vosk
@@ -39,7 +39,7 @@ def pipeline(ko_transcriber: VoskTranscriber, tmp_path: Path) -> Iterator[Pipeli
         policy=load_policy(EXAMPLE_POLICY_PATH),
         store=store,
         transcribers=TranscriberSet({"ko-KR": ko_transcriber}),
-        settings=Settings(broadcast_key="k" * 32),
+        config=Settings(broadcast_key="k" * 32).turn_config(),
         clock=lambda: T0,
         sleep=sleeps.append,
     )

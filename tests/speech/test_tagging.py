@@ -7,13 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from policy.values import UtteranceTag
-from speech.audio import Audio
-from speech.capture import CaptureContext, Trigger
-from speech.errors import SpeechError
-from speech.locale import load_locale
-from speech.tagging import TaggingError, TagReason, TagResult, tag_utterance, wake_word_opens
-from speech.windows import ListeningWindow, open_window
+from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.tags import UtteranceTag
+from askfirst.core.windows import ListeningWindow, open_window
+from askfirst.speech.audio import Audio
+from askfirst.speech.errors import SpeechError
+from askfirst.speech.locale import load_locale
+from askfirst.speech.tagging import (
+    TaggingError,
+    TagReason,
+    TagResult,
+    tag_utterance,
+    wake_word_opens,
+)
 from tests.speech.fakes import FakeTranscriber
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.values import UtteranceTag
-from speech.capture import CaptureContext, Trigger
-from speech.locale import SpeechLocale, fold, load_locale
-from speech.tagging import PROMPTING_REASONS, TagReason, TagResult, tag_utterance
-from speech.windows import ListeningWindow, open_window, window_admits
+from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.tags import UtteranceTag
+from askfirst.core.windows import ListeningWindow, open_window, window_admits
+from askfirst.speech.locale import SpeechLocale, fold, load_locale
+from askfirst.speech.tagging import PROMPTING_REASONS, TagReason, TagResult, tag_utterance
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 DEVICE = "d1"

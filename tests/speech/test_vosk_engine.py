@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from speech.audio import Audio, from_raw_pcm
-from speech.errors import AudioError, ModelNotFoundError, SpeechError
-from speech.locale import load_locale
-from speech.tagging import wake_word_opens
-from speech.transcriber import Transcript
-from speech.vosk_engine import VoskTranscriber, loaded_model_count, shared_model
+from askfirst.speech.audio import Audio, from_raw_pcm
+from askfirst.speech.errors import AudioError, ModelNotFoundError, SpeechError
+from askfirst.speech.locale import load_locale
+from askfirst.speech.tagging import wake_word_opens
+from askfirst.speech.transcriber import Transcript
+from askfirst.speech.vosk_engine import VoskTranscriber, loaded_model_count, shared_model
 from tests.speech.conftest import ko_audio
 
 pytestmark = pytest.mark.vosk
@@ -167,7 +167,7 @@ def test_every_spotting_phrase_is_in_the_model_vocabulary(
         w for p in KO.spotting_phrases for w in p.split() if model.vosk_model_find_word(w) < 0
     ]
     assert missing == []
-    with caplog.at_level("WARNING", logger="speech.vosk_engine"):
+    with caplog.at_level("WARNING", logger="askfirst.speech.vosk_engine"):
         spot_as_the_pipeline_does(ko_transcriber, "wake_music")
     assert [r.getMessage() for r in caplog.records] == []
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from speech.audio import read_wav
-from speech.models import MODEL_ENV
+from askfirst.speech.audio import read_wav
+from askfirst.speech.models import MODEL_ENV
 
 pytestmark = pytest.mark.vosk
 
@@ -28,7 +28,7 @@ def english_model() -> Path:
 
 
 def test_english_question_is_recognised(english_model: Path, tmp_path: Path) -> None:
-    from speech.vosk_engine import VoskTranscriber
+    from askfirst.speech.vosk_engine import VoskTranscriber
 
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
         pytest.skip("espeak-ng and sox are needed to synthesise the English clip")

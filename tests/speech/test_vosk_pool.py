@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from speech.errors import SpeechError
-from speech.pool import RecognizerPool
+from askfirst.speech.errors import SpeechError
+from askfirst.speech.pool import RecognizerPool
 
 
 class Made:

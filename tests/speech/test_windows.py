@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speech.capture import CaptureContext, CaptureContextError, Trigger
-from speech.windows import ListeningWindow, WindowError, open_window, window_admits
+from askfirst.core.capture import CaptureContext, CaptureContextError, Trigger
+from askfirst.core.windows import ListeningWindow, WindowError, open_window, window_admits
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

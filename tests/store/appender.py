@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from store.base import open_store
+from askfirst.store.base import open_store
 from tests.store.builders import decision, utterance
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.values import (
     CatalogEntry,
     Decision,
     Obligation,
@@ -14,7 +15,6 @@ from policy.values import (
     RuleResult,
     UserState,
     Utterance,
-    UtteranceTag,
     Verdict,
 )
 

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from store.base import open_store
-from store.sql import SqlStore
+from askfirst.store.base import open_store
+from askfirst.store.sql import SqlStore
 
 PG_DSN = os.environ.get("ASKFIRST_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 

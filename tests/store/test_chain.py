@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from store.chain import (
+from askfirst.store.chain import (
     GENESIS,
     ChainVerifier,
     Checkpoint,
@@ -20,8 +20,8 @@ from store.chain import (
     digest_of,
     link_hash,
 )
-from store.checkpoint import read_checkpoint, write_checkpoint
-from store.errors import BadValueError
+from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
+from askfirst.store.errors import BadValueError
 
 AT = "2024-05-17T12:30:00.000000+00:00"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from skill.cli import main
-from skill.cli_audit import register
-from store.base import open_store
-from store.schema import audit_log
-from store.sql import SqlStore
+from askfirst.skill.cli.audit import register
+from askfirst.skill.cli.main import main
+from askfirst.store.base import open_store
+from askfirst.store.schema import audit_log
+from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, decision, utterance
 
 

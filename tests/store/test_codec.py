@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policy.values import (
+from askfirst.core.tags import UtteranceTag
+from askfirst.policy.values import (
     CatalogEntry,
     Decision,
     Obligation,
@@ -19,10 +20,9 @@ from policy.values import (
     RuleResult,
     UserState,
     Utterance,
-    UtteranceTag,
     Verdict,
 )
-from store.codec import (
+from askfirst.store.codec import (
     decision_from_json,
     decision_to_json,
     user_state_from_json,
@@ -30,7 +30,7 @@ from store.codec import (
     utterance_from_json,
     utterance_to_json,
 )
-from store.errors import BadValueError
+from askfirst.store.errors import BadValueError
 from tests.store.builders import decision
 
 texts = st.text(max_size=20)

@@ -17,10 +17,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from store.base import open_store
-from store.engine import lock_key
-from store.errors import StoreError, StoreUnavailable
-from store.sql import SqlStore
+from askfirst.store.base import open_store
+from askfirst.store.engine import lock_key
+from askfirst.store.errors import StoreError, StoreUnavailable
+from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, consent, decision, utterance
 from tests.store.conftest import PG_DSN
 

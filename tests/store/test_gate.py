@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from store.base import open_store
-from store.errors import StoreUnavailable
-from store.sql import SqlStore
+from askfirst.store.base import open_store
+from askfirst.store.errors import StoreUnavailable
+from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, consent, decision, utterance
 
 

@@ -7,10 +7,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from policy.values import UtteranceTag
-from store.base import open_store
-from store.errors import AmbientTextRefused, StoreError
-from store.sql import SqlStore
+from askfirst.core.tags import UtteranceTag
+from askfirst.store.base import open_store
+from askfirst.store.errors import AmbientTextRefused, StoreError
+from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, consent, decision, utterance
 
 

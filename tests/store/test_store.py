@@ -10,19 +10,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from policy.values import UserState, UtteranceTag
-from speech.broadcast import PeerCapture
-from speech.windows import ListeningWindow
-from store.base import open_store
-from store.errors import (
+from askfirst.core.peers import PeerCapture
+from askfirst.core.tags import UtteranceTag
+from askfirst.core.windows import ListeningWindow
+from askfirst.policy.values import UserState
+from askfirst.store.base import open_store
+from askfirst.store.errors import (
     AmbientPermitRefused,
     AmbientTextRefused,
     BadValueError,
     ConflictError,
     StoreError,
 )
-from store.schema import audit_log, decisions, utterances
-from store.sql import SqlStore
+from askfirst.store.schema import audit_log, decisions, utterances
+from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, consent, decision, utterance
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, delete, select, update
 
-from store.base import open_store
-from store.chain import GENESIS, Link, canonical, digest_of, link_hash
-from store.errors import BadValueError
-from store.schema import audit_log, chain_head, decisions
-from store.sql import SqlStore
+from askfirst.store.base import open_store
+from askfirst.store.chain import GENESIS, Link, canonical, digest_of, link_hash
+from askfirst.store.errors import BadValueError
+from askfirst.store.schema import audit_log, chain_head, decisions
+from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, decision, utterance
 
 

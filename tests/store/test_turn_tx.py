@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from policy.values import UtteranceTag
-from speech.windows import ListeningWindow
-from store.base import open_store
-from store.engine import SYNCHRONOUS
-from store.errors import AmbientTextRefused, BadValueError, StoreError
-from store.schema import windows
-from store.sql import SqlStore
-from store.statements import Sql
+from askfirst.core.tags import UtteranceTag
+from askfirst.core.windows import ListeningWindow
+from askfirst.store.base import open_store
+from askfirst.store.engine import SYNCHRONOUS
+from askfirst.store.errors import AmbientTextRefused, BadValueError, StoreError
+from askfirst.store.schema import windows
+from askfirst.store.sql import SqlStore
+from askfirst.store.statements import Sql
 from tests.store.builders import NOW, consent, decision, utterance
 from tests.store.conftest import PG_DSN
 

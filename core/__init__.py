@@ -1,0 +1,1 @@
+"""askfirst core: value types every layer shares (capture, tag, windows, peer captures)."""

@@ -1,0 +1,1 @@
+"""The Alexa edge: verification, certificates, ask-sdk handlers, replies, interaction model."""

@@ -1,0 +1,125 @@
+"""Serving the app: gunicorn (worker processes x threads) by default, Flask's server for ``--dev``.
+
+Each gunicorn worker builds its own app after the fork, so every worker loads the speech
+models once and shares them across its threads; nothing heavy is loaded in the master.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from askfirst.policy.config import load_policy
+from askfirst.skill.api.app import create_app
+from askfirst.skill.settings import Settings, load_settings
+from askfirst.turn.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """How to serve: where, how many worker processes and threads, which settings file."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 8
+    settings_file: Path | None = None
+    timeout: int = 30
+    """Seconds a worker may stay silent before gunicorn restarts it."""
+    log_level: str = "info"
+
+    def gunicorn_config(self) -> dict[str, Any]:
+        return {
+            "bind": f"{self.host}:{self.port}",
+            "workers": self.workers,
+            "threads": self.threads,
+            "worker_class": "gthread",
+            "timeout": self.timeout,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "preload_app": False,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": self.log_level,
+            "proc_name": "askfirst",
+            "worker_exit": _close_worker_pipeline,
+        }
+
+
+def _close_worker_pipeline(server: Any, worker: Any) -> None:
+    """gunicorn ``worker_exit`` hook: release this worker's store and models."""
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, Flask):
+        pipeline: Pipeline | None = app.extensions.get("askfirst.pipeline")
+        if pipeline is not None:
+            pipeline.close()
+
+
+def check_settings(settings_file: Path | None) -> Settings:
+    """Load and check the settings and the policy in the master, before any worker starts.
+
+    A bad setting then fails once with a clear message instead of a crash loop of workers.
+    """
+    settings = load_settings(settings_file)
+    load_policy(settings.policy_path)
+    if (
+        settings.store_url.startswith("postgres")
+        and "broadcast_key" not in settings.model_fields_set
+    ):
+        logger.warning(
+            "ASKFIRST_BROADCAST_KEY is not set: this server fingerprints speech with a random key, "
+            "so a broadcast heard by devices served by other instances on the same database "
+            "will not be matched; set the same key on every instance"
+        )
+    return settings
+
+
+class AskfirstApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn's programmatic entry point; ``load`` runs in each worker after the fork."""
+
+    def __init__(self, options: ServeOptions, settings: Settings) -> None:
+        self._options = options
+        # Every worker must fingerprint speech with the same key, or a broadcast heard by two
+        # devices whose requests land on different workers would go unnoticed. When no key is
+        # configured, the one the master generated is handed to every worker.
+        self._broadcast_key = settings.broadcast_key
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.gunicorn_config().items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return create_app(
+            load_settings(self._options.settings_file, broadcast_key=self._broadcast_key)
+        )
+
+
+def serve(options: ServeOptions) -> None:
+    """Run gunicorn in the foreground until it is stopped (SIGTERM / SIGINT)."""
+    settings = check_settings(options.settings_file)
+    logger.info(
+        "serving on http://%s:%d with %d workers x %d threads",
+        options.host,
+        options.port,
+        options.workers,
+        options.threads,
+    )
+    AskfirstApplication(options, settings).run()
+
+
+def serve_dev(options: ServeOptions) -> None:
+    """Flask's development server: one process, reloader off. Never for production."""
+    settings = check_settings(options.settings_file)
+    logger.warning(
+        "serving with the Flask DEVELOPMENT server; use gunicorn (no --dev) in production"
+    )
+    app = create_app(settings)
+    app.run(host=options.host, port=options.port, threaded=True, use_reloader=False)

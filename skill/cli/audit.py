@@ -1,0 +1,233 @@
+"""``askfirst audit verify|checkpoint|export|purge``, ``user forget`` and ``explain``.
+
+Each handler returns the exit status: 0 ok, 1 verification failed or not found, 2 unusable
+input (bad arguments, an unreachable or unusable store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from askfirst.store.base import Store, open_store
+from askfirst.store.errors import StoreError
+
+DEFAULT_STORE_URL = "sqlite:///askfirst.db"
+DEFAULT_RETENTION_DAYS = 30.0
+MAX_RETENTION_DAYS = 36500.0
+"""A hundred years: longer is a typo, not a retention policy."""
+
+Handler = Callable[[argparse.Namespace, Store, TextIO, TextIO], int]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``audit``, ``user`` and ``explain`` to the ``askfirst`` command line."""
+    audit = subparsers.add_parser(
+        "audit",
+        help="verify, checkpoint, export or purge the audit log",
+        description="Work with the tamper-evident audit log.",
+    )
+    commands = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    verify = _add(
+        commands,
+        "verify",
+        "check the hash chain (and the checkpoint, if given)",
+        "exit status: 0 the log verifies, 1 it does not, 2 the store is unusable",
+    )
+    verify.set_defaults(func=_runner(run_verify))
+    checkpoint = _add(
+        commands,
+        "checkpoint",
+        "write the head hash and count to --checkpoint",
+        "exit status: 0 written, 2 no --checkpoint or the store is unusable",
+    )
+    checkpoint.set_defaults(func=_runner(run_checkpoint))
+    export = _add(
+        commands,
+        "export",
+        "write the log as JSON Lines",
+        "exit status: 0 written, 2 the store or the output is unusable",
+    )
+    export.add_argument("--out", type=Path, help="output file (default: standard output)")
+    export.set_defaults(func=_runner(run_export))
+    purge = _add(
+        commands,
+        "purge",
+        "remove transcripts past their retention period",
+        "exit status: 0 purged, 2 the store is unusable",
+    )
+    purge.add_argument(
+        "--retention-days",
+        type=retention_days,
+        default=None,  # resolved when purge runs, so a bad environment cannot break the parser
+        metavar="DAYS",
+        help=f"purge transcripts spoken more than DAYS ago (0 < DAYS <= {MAX_RETENTION_DAYS:g}; "
+        f"default ASKFIRST_RETENTION_DAYS, else {DEFAULT_RETENTION_DAYS:g})",
+    )
+    purge.set_defaults(func=_runner(run_purge))
+
+    user = subparsers.add_parser(
+        "user", help="erase a user's personal data", description="Work with users' personal data."
+    )
+    user_commands = user.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
+    forget = _add(
+        user_commands,
+        "forget",
+        "erase the user's transcripts and personal data",
+        "exit status: 0 erased (or nothing to erase), 2 the store is unusable",
+    )
+    forget.add_argument("user_id", metavar="USER", help="the user id (or device:ID)")
+    forget.set_defaults(func=_runner(run_forget))
+
+    explain = _add(
+        subparsers,
+        "explain",
+        "say in plain words why an offer was (not) made",
+        "exit status: 0 explained, 1 no such decision (or erased), 2 store unusable",
+    )
+    explain.add_argument("decision_id", metavar="DECISION_ID")
+    explain.set_defaults(func=_runner(run_explain))
+
+
+def retention_days(text: str) -> float:
+    """``--retention-days``: a finite number of days above 0 and at most a century."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
+    if not math.isfinite(days) or not 0 < days <= MAX_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of days above 0 and at most {MAX_RETENTION_DAYS:g}, got {text!r}"
+        )
+    return days
+
+
+def _add(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str, epilog: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name, help=text, description=text[0].upper() + text[1:] + ".", epilog=epilog
+    )
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("ASKFIRST_STORE_URL", DEFAULT_STORE_URL),
+        metavar="URL",
+        help="sqlite:///FILE or postgresql://... (default: ASKFIRST_STORE_URL, else "
+        f"{DEFAULT_STORE_URL})",
+    )
+    env_checkpoint = os.environ.get("ASKFIRST_CHECKPOINT_PATH")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=Path(env_checkpoint) if env_checkpoint else None,
+        metavar="FILE",
+        help="audit checkpoint file, kept outside the database (default: ASKFIRST_CHECKPOINT_PATH)",
+    )
+    return parser
+
+
+def _runner(handler: Handler) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return run_with_store(handler, args, sys.stdout, sys.stderr)
+
+    return run
+
+
+def run_with_store(handler: Handler, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Open the store named by ``--store``, run ``handler``, close; store errors exit 2."""
+    name = f"askfirst {args.command}"
+    days = DEFAULT_RETENTION_DAYS
+    if hasattr(args, "retention_days"):
+        if args.retention_days is None:
+            env = os.environ.get("ASKFIRST_RETENTION_DAYS")
+            try:
+                args.retention_days = DEFAULT_RETENTION_DAYS if env is None else retention_days(env)
+            except argparse.ArgumentTypeError as exc:
+                err.write(f"{name}: ASKFIRST_RETENTION_DAYS: {exc}\n")
+                return 2
+        days = args.retention_days
+    retention = timedelta(days=days)
+    try:
+        store = open_store(args.store, checkpoint_path=args.checkpoint, retention=retention)
+    except StoreError as exc:
+        err.write(f"{name}: cannot open the store {args.store!r}: {exc}\n")
+        return 2
+    try:
+        return handler(args, store, out, err)
+    except StoreError as exc:
+        err.write(f"{name}: {exc}\n")
+        return 2
+    finally:
+        store.close()
+
+
+def run_verify(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    report = store.audit_verify(args.checkpoint)
+    against = f" against checkpoint {str(args.checkpoint)!r}" if args.checkpoint else ""
+    if report.ok:
+        out.write(f"audit log OK{against}: {report.count} records, head {report.head}\n")
+        return 0
+    err.write(f"audit log FAILED verification{against}: {report.count} records read\n")
+    for problem in report.problems:
+        err.write(f"  {problem}\n")
+    return 1
+
+
+def run_checkpoint(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    if args.checkpoint is None:
+        err.write(
+            "askfirst audit checkpoint: expected --checkpoint FILE (or "
+            "ASKFIRST_CHECKPOINT_PATH), got neither\n"
+        )
+        return 2
+    cp = store.audit_checkpoint(args.checkpoint)
+    out.write(
+        f"checkpoint written to {str(args.checkpoint)!r}: {cp.count} records, head {cp.head}\n"
+    )
+    return 0
+
+
+def run_export(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    if args.out is None:
+        count = store.audit_export(out)
+    else:
+        try:
+            with args.out.open("w", encoding="utf-8") as f:
+                count = store.audit_export(f)
+        except OSError as exc:
+            err.write(f"askfirst audit export: cannot write {str(args.out)!r}: {exc}\n")
+            return 2
+    err.write(f"exported {count} records\n")
+    return 0
+
+
+def run_purge(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    purged = store.purge_expired(datetime.now(UTC), timedelta(days=args.retention_days))
+    out.write(f"purged {purged} transcripts older than {args.retention_days:g} days\n")
+    return 0
+
+
+def run_forget(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    removed = store.forget_user(args.user_id)
+    out.write(f"forgot user {args.user_id!r}: {removed} rows removed or erased\n")
+    return 0
+
+
+def run_explain(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    from askfirst.policy.explain import explain  # written alongside; imported when needed
+
+    decision = store.get_decision(args.decision_id)
+    if decision is None:
+        err.write(
+            f"askfirst explain: expected a logged decision id, got {args.decision_id!r} "
+            "(unknown, or erased by 'user forget')\n"
+        )
+        return 1
+    out.write(explain(decision) + "\n")
+    return 0

@@ -1,0 +1,1 @@
+"""The local utterance simulator: scenarios, in-process and remote backends, the timeline."""

@@ -1,0 +1,309 @@
+"""The scenario format: a household's utterances in time order, with optional expectations.
+
+A scenario is YAML (one document: name, locale, policy, users, events) or JSON Lines (one
+event per line). Loading never raises anything but :class:`ScenarioError`, whose message names
+the file, the event index and line, the field and what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
+
+from askfirst.skill.errors import SkillError
+
+TriggerName = Literal["none", "wake_word", "push_to_talk", "follow_up"]
+TagName = Literal["prompted", "ambient"]
+KINDS = ("say", "audio", "assistant_asks", "intent", "decline")
+"""The fields that say what an event is; each event has exactly one of them."""
+MAX_AT_SECONDS = 7 * 24 * 3600.0
+"""The latest an event may happen: a scenario spans at most a week."""
+MAX_DURATION_SECONDS = 3600.0
+"""The longest an utterance may last (the server refuses audio far shorter than this)."""
+
+
+class ScenarioError(SkillError):
+    """A scenario file that cannot be used; the message names file, event, line and field."""
+
+    code = "bad_scenario"
+
+
+class Expect(BaseModel):
+    """Assertions about one event's outcome; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tag: TagName | None = None
+    """The tag the utterance must get."""
+    tag_reason: str | None = None
+    """A reason code that must be among the tag's reasons, e.g. "broadcast"."""
+    offer: bool | str | None = None
+    """true: some offer was permitted; false: none was; a string: that catalog id was offered."""
+    rule: str | None = None
+    """The deciding rule id, e.g. "R1.prompted", or "permit"."""
+    question: bool | str | None = None
+    """A topic the detected question must have; true: any question; false: no question."""
+    command: str | None = None
+    """The consent command detected: "opt_out", "opt_in" or "why"."""
+
+
+class UserProfile(BaseModel):
+    """What is known about a household member before the scenario starts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    child_profile: bool = False
+    """The user is a child: no offer may be made to them."""
+    limit_ad_tracking: bool | None = None
+    """The device's limit-ad-tracking flag for this user's requests."""
+
+
+class Event(BaseModel):
+    """One thing that happens: someone speaks, the assistant asks, an Alexa intent, a decline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: float = Field(ge=0, le=MAX_AT_SECONDS, allow_inf_nan=False)
+    """Seconds from the start of the scenario (at most a week)."""
+    device: str = Field(default="default", min_length=1)
+    user: str | None = None
+    """Who speaks; default the scenario's ``user``."""
+    session: str | None = None
+    """The session id the request carries (frequency caps count per session)."""
+    locale: str | None = None
+    """Default: the scenario's locale."""
+    say: str | None = None
+    """Text, as if transcribed."""
+    audio: str | None = None
+    """A WAV file (path relative to the scenario file), transcribed with Vosk."""
+    assistant_asks: str | None = None
+    """The assistant's own prompt on ``device``: opens a follow-up listening window."""
+    intent: str | None = None
+    """An Alexa intent name, as Alexa would send it (prompted by construction)."""
+    slots: dict[str, str] = Field(default_factory=dict)
+    """The intent's slot values, e.g. {product: coffee}."""
+    decline: str | None = None
+    """The user declines this offer id (an upsell answered "no"): never offered again."""
+    trigger: TriggerName = "none"
+    """What made the device capture ``say``/``audio``."""
+    duration: float | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False)
+    """How long the utterance lasted in seconds (at most an hour); default from its words."""
+    limit_ad_tracking: bool | None = None
+    expect: Expect | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Event:
+        present = [name for name in KINDS if getattr(self, name) is not None]
+        if len(present) != 1:
+            raise ValueError(
+                f"expected exactly one of {', '.join(KINDS)}, got "
+                + (", ".join(present) if present else "none of them")
+            )
+        spoken = self.say is not None or self.audio is not None
+        if not spoken and self.trigger != "none":
+            raise ValueError(f"trigger applies to say/audio only, got trigger with {present[0]}")
+        if self.slots and self.intent is None:
+            raise ValueError("slots apply to intent only")
+        if self.expect is not None and present[0] in ("assistant_asks", "decline"):
+            raise ValueError(f"expect applies to utterances and intents, not {present[0]}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which of :data:`KINDS` this event is."""
+        return next(name for name in KINDS if getattr(self, name) is not None)
+
+
+class Scenario(BaseModel):
+    """A named sequence of events played through the pipeline in time order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    locale: str = "en-US"
+    policy: str | None = None
+    """A policy file relative to the scenario file; default the bundled example policy."""
+    user: str | None = None
+    """The default speaker for events that name none."""
+    users: dict[str, UserProfile] = Field(default_factory=dict)
+    events: list[Event] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _in_time_order(self) -> Scenario:
+        for index in range(1, len(self.events)):
+            if self.events[index].at < self.events[index - 1].at:
+                raise ValueError(
+                    f"events must be in time order: event {index} at "
+                    f"{self.events[index].at!r} comes before event {index - 1} at "
+                    f"{self.events[index - 1].at!r}"
+                )
+        return self
+
+
+class LoadedScenario(BaseModel):
+    """A validated scenario plus where it came from (to resolve relative paths)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario: Scenario
+    source: Path
+    lines: tuple[int, ...]
+    """The 1-based line each event starts on."""
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the scenario file, relative to the file's directory."""
+        path = Path(relative)
+        return path if path.is_absolute() else self.source.parent / path
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the scenario format (committed as schemas/scenario.schema.json)."""
+    result = Scenario.model_json_schema()
+    result["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    result["$id"] = "https://askfirst.invalid/schemas/scenario.schema.json"
+    return result
+
+
+def load_scenario(path: Path, *, jsonl: bool | None = None) -> LoadedScenario:
+    """Read a YAML scenario or (``jsonl`` or a ``.jsonl`` suffix) a JSON Lines event batch."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario file: {exc}") from exc
+    if jsonl if jsonl is not None else path.suffix == ".jsonl":
+        return _load_jsonl(text, path)
+    return _load_yaml(text, path)
+
+
+def _load_yaml(text: str, path: Path) -> LoadedScenario:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ScenarioError(f"{path}: {where}expected YAML, got a syntax error: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{path}: expected a mapping with name and events, got {type(data).__name__}"
+        )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_describe(exc, path, root)) from exc
+    lines = tuple(_line_of(root, ("events", index)) or 0 for index in range(len(scenario.events)))
+    return _checked(LoadedScenario(scenario=scenario, source=path, lines=lines))
+
+
+def _checked(loaded: LoadedScenario) -> LoadedScenario:
+    """Refuse a scenario whose policy or audio files are missing, before anything runs."""
+    if loaded.scenario.policy is not None and not loaded.resolve(loaded.scenario.policy).is_file():
+        raise ScenarioError(
+            f"{loaded.source}: policy: expected a policy file, got "
+            f"{str(loaded.resolve(loaded.scenario.policy))!r}, which does not exist"
+        )
+    for index, event in enumerate(loaded.scenario.events):
+        if event.audio is not None and not loaded.resolve(event.audio).is_file():
+            raise ScenarioError(
+                f"{loaded.source}: line {loaded.lines[index]}: event {index}: "
+                f"events[{index}].audio: expected a WAV file, got "
+                f"{str(loaded.resolve(event.audio))!r}, which does not exist"
+            )
+    return loaded
+
+
+def _load_jsonl(text: str, path: Path) -> LoadedScenario:
+    events: list[Event] = []
+    lines: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}: line {number} (event {len(events)})"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(
+                f"{where}: expected a JSON object, got invalid JSON: {exc}"
+            ) from exc
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        try:
+            events.append(Event.model_validate(data))
+        except ValidationError as exc:
+            raise ScenarioError(f"{where}: " + "; ".join(_problems(exc.errors()))) from exc
+        if events[-1].at < (events[-2].at if len(events) > 1 else 0.0):
+            raise ScenarioError(
+                f"{where}: at: expected events in time order (>= {events[-2].at!r}), "
+                f"got {events[-1].at!r}"
+            )
+        lines.append(number)
+    if not events:
+        raise ScenarioError(f"{path}: expected at least one event line, got an empty file")
+    scenario = Scenario(name=path.stem, events=events)
+    return _checked(LoadedScenario(scenario=scenario, source=path, lines=tuple(lines)))
+
+
+def _describe(error: ValidationError, path: Path, root: yaml.Node | None) -> str:
+    parts = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        line = _line_of(root, loc)
+        where = f"line {line}: " if line else ""
+        if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int):
+            where += f"event {loc[1]}: "
+        parts.append(f"{path}: {where}{_problem(item)}")
+    return "\n".join(parts)
+
+
+def _problems(errors: Sequence[ErrorDetails]) -> list[str]:
+    return [_problem(item) for item in errors]
+
+
+def _problem(item: ErrorDetails) -> str:
+    loc = tuple(item["loc"])
+    field = _field_path(loc)
+    message = item["msg"].removeprefix("Value error, ")
+    if item["type"] == "missing":
+        return f"{field}: required field is missing"
+    if item["type"] == "extra_forbidden":
+        return f"{field}: unknown field (value {item['input']!r}); see schemas/scenario.schema.json"
+    if item["type"] == "value_error":
+        return f"{field}: {message}" if field else message
+    return f"{field}: {message}, got {item['input']!r}"
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("bool", "str", "float", "int"):
+            continue  # pydantic's union-member labels, not fields
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or its nearest existing parent)."""
+    if node is None:
+        return None
+    line: int = node.start_mark.line + 1
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if part < len(node.value) else None
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line

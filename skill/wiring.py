@@ -1,0 +1,38 @@
+"""Build the turn pipeline a server runs from its settings: policy, store and speech models."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from askfirst.policy.config import load_policy
+from askfirst.skill.settings import Settings
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
+
+
+def pipeline_from_settings(settings: Settings, **kwargs: Any) -> Pipeline:
+    """Load the policy, open the store lazily and start loading the speech models."""
+    from askfirst.speech.vosk_engine import VoskTranscriber  # the engine is an optional extra
+
+    def load(path: Path) -> VoskTranscriber:
+        return VoskTranscriber(
+            path, pool_size=settings.pool_size, max_seconds=settings.max_audio_seconds
+        )
+
+    store = open_store(
+        settings.store_url,
+        checkpoint_path=settings.checkpoint_path,
+        checkpoint_every=settings.checkpoint_every,
+        retention=timedelta(days=settings.retention_days),
+        lazy=True,
+    )
+    return Pipeline(
+        policy=load_policy(settings.policy_path),
+        store=store,
+        transcribers=TranscriberSet.loading(settings.model_dirs(), loader=load),
+        config=settings.turn_config(),
+        **kwargs,
+    )

@@ -1,0 +1,390 @@
+"""One turn, end to end: hear (transcribe, spot), tag, detect, decide, record.
+
+The device API, the Alexa handlers and the simulator all call this module, so the simulator runs
+exactly the server's code path. The order of the steps is the privacy argument:
+
+* the tag is decided from capture events before anything looks at the words;
+* only a prompted utterance's text ever reaches the question detector;
+* evidence carries the utterance's own tag as its provenance, so ambient speech can only ever
+  be ambient evidence, which the policy refuses;
+* what reaches the store is ``utterance.redacted()``, and the store itself refuses ambient text;
+* the decision and its audit record are written in one transaction: no offer without its record.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from askfirst.core.capture import Trigger
+from askfirst.core.peers import PeerCapture
+from askfirst.core.tags import UtteranceTag
+from askfirst.core.windows import ListeningWindow, open_window
+from askfirst.policy.config import Policy
+from askfirst.policy.detector import Command, detect_command, detect_question, question_for_topic
+from askfirst.policy.engine import decide, propose_offer
+from askfirst.policy.values import Decision, Evidence, Provenance, Question, RequestFacts, Utterance
+from askfirst.speech.broadcast import fingerprint, is_broadcast
+from askfirst.speech.locale import SpeechLocale, load_locale
+from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
+from askfirst.speech.transcriber import Transcript
+from askfirst.store.base import Store
+from askfirst.turn.config import TurnConfig
+from askfirst.turn.errors import TurnError
+from askfirst.turn.transcribers import TranscriberSet
+from askfirst.turn.values import ALEXA_REQUEST, Heard, IntentInput, TurnInput, TurnResult
+
+_HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
+"""Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
+
+
+def _may_be_broadcast(trigger: Trigger, text: str, locale: SpeechLocale) -> bool:
+    """Whether this capture could be prompted and a loudspeaker could have caused it.
+
+    Only such captures are fingerprinted for broadcast detection: chatter without the wake word
+    on a continuous-capture device is ambient whatever other devices heard, so not even an HMAC
+    of it is kept; a push-to-talk press cannot come from a loudspeaker.
+    """
+    if not text or trigger is Trigger.PUSH_TO_TALK:
+        return False
+    if trigger is Trigger.NONE:
+        return mentions_wake_word(text, locale)
+    return True
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Pipeline:
+    """Turns captured speech and Alexa intents into recorded decisions."""
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        store: Store,
+        transcribers: TranscriberSet,
+        config: TurnConfig,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        new_id: Callable[[], str] = _new_id,
+    ) -> None:
+        self.policy = policy
+        self.store = store
+        self.transcribers = transcribers
+        self.config = config
+        self._clock = clock
+        self._sleep = sleep
+        self._new_id = new_id
+        self._broadcast_key = config.broadcast_key
+
+    @property
+    def ready(self) -> bool:
+        """True once every configured speech model is loaded."""
+        return self.transcribers.ready
+
+    def readiness(self) -> dict[str, bool]:
+        """What ``/readyz`` reports: the speech models are loaded and the store answers."""
+        return {"models": self.transcribers.ready, "store": self.store.ping()}
+
+    def close(self) -> None:
+        self.transcribers.close()
+        self.store.close()
+
+    # -- phase one -------------------------------------------------------------------------
+
+    def hear(self, turn: TurnInput) -> Heard:
+        """Transcribe (when audio came), spot the wake word, register the broadcast fingerprint."""
+        if (turn.text is None) == (turn.audio is None):
+            raise TurnError(
+                "expected exactly one of 'text' or 'audio', got "
+                f"{'both' if turn.text is not None else 'neither'}",
+                code="bad_utterance",
+                status=422,
+            )
+        self._check_time("capture.start", turn.capture.start)
+        locale = load_locale(turn.locale)
+        spotted: bool | None = None
+        if turn.audio is not None:
+            transcriber = self.transcribers.for_locale(locale.code)
+            transcript = transcriber.transcribe(turn.audio)
+            if turn.capture.trigger is Trigger.WAKE_WORD:
+                spot = transcriber.spot(
+                    turn.audio, phrases=locale.spotting_phrases, seconds=locale.spot_seconds
+                )
+                spotted = wake_word_opens(spot.text, locale)
+        else:
+            transcript = Transcript(text=(turn.text or "").strip(), words=())
+        heard_print = None
+        if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
+            heard_print = fingerprint(transcript.text, key=self._broadcast_key)
+            self.store.note_capture(
+                PeerCapture(
+                    device_id=turn.device_id, at=turn.capture.start, fingerprint=heard_print
+                ),
+                keep_seconds=max(10.0, 4 * self.config.broadcast_window_seconds),
+            )
+        return Heard(
+            turn=turn,
+            utterance_id=turn.utterance_id or self._new_id(),
+            locale=locale,
+            transcript=transcript,
+            wake_word_spotted=spotted,
+            fingerprint=heard_print,
+        )
+
+    # -- phase two -------------------------------------------------------------------------
+
+    def decide(self, heard: Heard) -> TurnResult:
+        """Tag, detect and decide one heard utterance, and record the decision."""
+        turn = heard.turn
+        capture = turn.capture
+        window = None
+        if capture.trigger is Trigger.FOLLOW_UP:
+            window = self.store.take_window(device_id=turn.device_id, now=capture.start)
+        broadcast = False
+        if heard.fingerprint is not None:
+            seconds = self.config.broadcast_window_seconds
+            peers = self.store.peers(
+                fingerprint=heard.fingerprint,
+                around=capture.start,
+                seconds=seconds,
+                exclude_device=turn.device_id,
+            )
+            broadcast = is_broadcast(
+                device_id=turn.device_id,
+                at=capture.start,
+                fingerprint=heard.fingerprint,
+                peers=peers,
+                window_seconds=seconds,
+            )
+        tag = tag_utterance(
+            capture=capture,
+            text=heard.transcript.text,
+            locale=heard.locale,
+            window=window,
+            wake_word_spotted=heard.wake_word_spotted,
+            broadcast=broadcast,
+        )
+        utterance = Utterance(
+            id=heard.utterance_id,
+            text=heard.transcript.text,
+            locale=heard.locale.code,
+            tag=tag.tag,
+            tag_reasons=tag.reasons,
+            at=capture.start,
+            device_id=turn.device_id,
+            user_id=turn.user_id,
+            session_id=turn.session_id,
+        )
+        # Only a prompted utterance's words are ever read for meaning.
+        command: Command | None = None
+        question: Question | None = None
+        if utterance.tag is UtteranceTag.PROMPTED:
+            command = detect_command(text=utterance.text, locale=heard.locale.code)
+            if command is None:
+                question = detect_question(
+                    text=utterance.text,
+                    utterance_id=utterance.id,
+                    locale=heard.locale.code,
+                    catalog=self.policy.catalog,
+                )
+        decision = self._decide_and_record(
+            utterance=utterance,
+            question=question,
+            command=command,
+            provenance=Provenance(utterance.tag.value),
+            request=turn.request,
+        )
+        return TurnResult(
+            utterance=utterance,
+            transcript=heard.transcript.text,
+            words=heard.transcript.words,
+            tag=tag,
+            question=question,
+            command=command,
+            decision=decision,
+        )
+
+    def handle(self, turn: TurnInput) -> TurnResult:
+        """Hear, give other devices a moment to report the same sound, then decide."""
+        arrived = time.monotonic()
+        heard = self.hear(turn)
+        if heard.fingerprint is not None and turn.capture.trigger in _HOLD_TRIGGERS:
+            # Counted from arrival, so transcription time is part of the wait, not added to it.
+            waited = time.monotonic() - arrived
+            self._sleep(max(0.0, self.config.broadcast_hold_seconds - waited))
+        return self.decide(heard)
+
+    def handle_intent(
+        self,
+        intent: IntentInput,
+        *,
+        asks_back: Callable[[Decision, Question | None], bool] | None = None,
+    ) -> TurnResult:
+        """Decide an Alexa intent: prompted by construction, its slots are the question.
+
+        ``asks_back(decision, question)`` says whether the reply will end in a question; when it
+        does, the device's follow-up window opens in the turn's own transaction (as
+        ``assistant_asked`` would, without a second commit).
+        """
+        text = (
+            intent.intent_name if intent.topic is None else f"{intent.intent_name}: {intent.topic}"
+        )
+        tag = TagResult(tag=UtteranceTag.PROMPTED, reasons=(ALEXA_REQUEST,), window_used=None)
+        utterance = Utterance(
+            id=intent.utterance_id,
+            text=text,
+            locale=intent.locale,
+            tag=tag.tag,
+            tag_reasons=tag.reasons,
+            at=intent.at,
+            device_id=intent.device_id,
+            user_id=intent.user_id,
+            session_id=intent.session_id,
+        )
+        question = None
+        if intent.kind is not None:
+            question = question_for_topic(
+                kind=intent.kind,
+                topic=intent.topic,
+                utterance_id=utterance.id,
+                catalog=self.policy.catalog,
+                locale=intent.locale,
+            )
+        decision = self._decide_and_record(
+            utterance=utterance,
+            question=question,
+            command=intent.command,
+            provenance=Provenance.ALEXA_INTENT,
+            request=intent.request,
+            asks_back=asks_back,
+        )
+        return TurnResult(
+            utterance=utterance,
+            transcript=text,
+            words=(),
+            tag=tag,
+            question=question,
+            command=intent.command,
+            decision=decision,
+        )
+
+    def _decide_and_record(
+        self,
+        *,
+        utterance: Utterance,
+        question: Question | None,
+        command: Command | None,
+        provenance: Provenance,
+        request: RequestFacts,
+        asks_back: Callable[[Decision, Question | None], bool] | None = None,
+    ) -> Decision:
+        evidence = (
+            Evidence(
+                id=f"{utterance.id}/utterance",
+                provenance=provenance,
+                utterance_ids=(utterance.id,),
+                detail="" if question is None else question.cue,
+            ),
+        )
+        with self._turn(utterance) as tx:
+            earlier = tx.decision_for(utterance.id)
+            if earlier is not None:
+                # A retry must not decide (or offer, or count against the caps) twice.
+                raise TurnError(
+                    f"utterance_id: expected an utterance not decided yet, got "
+                    f"{utterance.id!r}, already decided as {earlier!r}",
+                    code="duplicate_utterance",
+                    status=409,
+                )
+            if command is Command.OPT_OUT or command is Command.OPT_IN:
+                tx.set_opt_out(command is Command.OPT_OUT)
+            state = tx.user_state()
+            offer = propose_offer(question=question, policy=self.policy, user=state)
+            decision = decide(
+                decision_id=self._new_id(),
+                utterance=utterance,
+                question=question,
+                offer=offer,
+                evidence=evidence,
+                user=state,
+                request=request,
+                policy=self.policy,
+            )
+            tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+            if asks_back is not None and asks_back(decision, question):
+                tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
+        return decision
+
+    @contextmanager
+    def _turn(self, utterance: Utterance) -> Iterator[Any]:
+        with self.store.turn(
+            user_id=self.user_key(user_id=utterance.user_id, device_id=utterance.device_id),
+            session_id=utterance.session_id,
+            now=self._clock(),
+        ) as tx:
+            yield tx
+
+    @staticmethod
+    def user_key(*, user_id: str | None, device_id: str) -> str:
+        """Consent and caps belong to the user; an anonymous device stands for its user."""
+        return user_id if user_id else f"device:{device_id}"
+
+    # -- conversation state ----------------------------------------------------------------
+
+    def assistant_asked(self, *, device_id: str, prompt_ended_at: datetime) -> ListeningWindow:
+        """The assistant asked this device's user something: open a single-use follow-up window."""
+        self._check_time("prompt_ended_at", prompt_ended_at)
+        window = self._follow_up_window(device_id, prompt_ended_at)
+        self.store.put_window(window)
+        return window
+
+    def _check_time(self, name: str, value: datetime) -> None:
+        """Refuse a device time far from the server's: windows, fingerprints and their expiry
+        are reckoned in device time, so a wrong clock must not keep them alive or overflow them."""
+        now = self._clock()
+        limit = self.config.max_capture_skew_seconds
+        if abs((value - now).total_seconds()) > limit:
+            raise TurnError(
+                f"{name}: expected a time within {limit:g} s of the server's clock "
+                f"({now.isoformat()}), got {value.isoformat()}",
+                code="time_out_of_range",
+                status=422,
+            )
+
+    def _follow_up_window(self, device_id: str, prompt_ended_at: datetime) -> ListeningWindow:
+        return open_window(
+            window_id=self._new_id(),
+            device_id=device_id,
+            prompt_ended_at=prompt_ended_at,
+            seconds=self.config.listening_window_seconds,
+        )
+
+    def declined(self, *, user_id: str, offer_id: str, decision_id: str | None) -> None:
+        """The user said no to an offer: it is not offered to them again."""
+        if self.policy.entry(offer_id) is None:
+            known = ", ".join(repr(e.id) for e in self.policy.catalog)
+            raise TurnError(
+                f"offer_id: expected the id of a catalog entry ({known}), got {offer_id!r}",
+                code="unknown_offer",
+                status=422,
+            )
+        self.store.record_declined(
+            user_id=user_id, offer_id=offer_id, decision_id=decision_id, now=self._clock()
+        )
+
+    def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
+        return self.store.last_decision(user_id=user_id, session_id=session_id)
+
+    def get_decision(self, decision_id: str) -> Decision | None:
+        return self.store.get_decision(decision_id)
