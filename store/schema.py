@@ -16,8 +16,10 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Connection,
+    Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -97,9 +99,9 @@ windows = Table(
     Column("reason", Text, nullable=False),
 )
 
-peers = Table(
+peers_v1 = Table(
     "peers",
-    metadata,
+    MetaData(),
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("device_id", Text, nullable=False),
     Column("at", Text, nullable=False),
@@ -107,6 +109,34 @@ peers = Table(
     Column("expires_at", Text, nullable=False, index=True),
     Index("peers_fingerprint_at", "fingerprint", "at"),
 )
+"""Version 1's exact-transcript registry (dropped by version 2; it held seconds of data)."""
+
+peers = Table(
+    "capture_prints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", Text, nullable=False),
+    Column("household", Text, nullable=False),
+    Column("utterance_id", Text, nullable=False),
+    Column("at", Text, nullable=False, index=True),
+    Column("text_print", LargeBinary, nullable=False),
+    Column("audio_print", LargeBinary, nullable=False),
+    Column("level", Float, nullable=True),
+    Column("answered", Boolean, nullable=False, default=False),
+    Column("expires_at", Text, nullable=False, index=True),
+)
+"""Keyed fingerprints of recent captures that could be prompted, kept for seconds (never text)."""
+
+media = Table(
+    "known_media",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("added_at", Text, nullable=False),
+    Column("text_print", LargeBinary, nullable=False),
+    Column("audio_print", LargeBinary, nullable=False),
+)
+"""Adverts and programmes an operator registered (``askfirst media add``): fingerprints only."""
 
 audit_log = Table(
     "audit_log",
@@ -155,12 +185,19 @@ def from_db_time(value: str) -> datetime:
 def _v1(conn: Connection) -> None:
     metadata.create_all(
         conn,
-        tables=[users, declined, utterances, decisions, windows, peers, audit_log, chain_head],
+        tables=[users, declined, utterances, decisions, windows, audit_log, chain_head],
     )
+    peers_v1.create(conn)
     conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1),)
+def _v2(conn: Connection) -> None:
+    """Tolerant broadcast matching and households: keyed prints replace exact transcript HMACs."""
+    peers_v1.drop(conn, checkfirst=True)
+    metadata.create_all(conn, tables=[peers, media])
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (2, _v2))
 """(version, step) in order; a step runs once, inside the same transaction as its version bump."""
 
 

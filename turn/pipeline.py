@@ -17,10 +17,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from askfirst.core.capture import Trigger
+from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
 from askfirst.core.tags import UtteranceTag
 from askfirst.core.windows import ListeningWindow, open_window
@@ -28,7 +29,8 @@ from askfirst.policy.config import Policy
 from askfirst.policy.detector import Command, detect_command, detect_question, question_for_topic
 from askfirst.policy.engine import decide, propose_offer
 from askfirst.policy.values import Decision, Evidence, Provenance, Question, RequestFacts, Utterance
-from askfirst.speech.broadcast import fingerprint, is_broadcast
+from askfirst.speech.broadcast import Hearing, Outcome, resolve
+from askfirst.speech.shingles import text_fingerprint
 from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from askfirst.speech.transcriber import Transcript
@@ -36,7 +38,17 @@ from askfirst.store.base import Store
 from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
 from askfirst.turn.transcribers import TranscriberSet
-from askfirst.turn.values import ALEXA_REQUEST, Heard, IntentInput, TurnInput, TurnResult
+from askfirst.turn.values import (
+    ALEXA_REQUEST,
+    Deferred,
+    Heard,
+    IntentInput,
+    TurnInput,
+    TurnResult,
+)
+
+KNOWN_MEDIA_SECONDS = 5.0
+"""How long a process keeps its copy of the registered media before reading them again."""
 
 _HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
 """Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
@@ -86,6 +98,7 @@ class Pipeline:
         self._sleep = sleep
         self._new_id = new_id
         self._broadcast_key = config.broadcast_key
+        self._media_cache: tuple[float, list[KnownMedia]] | None = None
 
     @property
     def ready(self) -> bool:
@@ -124,23 +137,55 @@ class Pipeline:
                 spotted = wake_word_opens(spot.text, locale)
         else:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
-        heard_print = None
+        utterance_id = turn.utterance_id or self._new_id()
+        peer = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
-            heard_print = fingerprint(transcript.text, key=self._broadcast_key)
-            self.store.note_capture(
-                PeerCapture(
-                    device_id=turn.device_id, at=turn.capture.start, fingerprint=heard_print
-                ),
+            peer = self.store.note_capture(
+                self._prints(turn, utterance_id, transcript.text),
                 keep_seconds=max(10.0, 4 * self.config.broadcast_window_seconds),
             )
         return Heard(
             turn=turn,
-            utterance_id=turn.utterance_id or self._new_id(),
+            utterance_id=utterance_id,
             locale=locale,
             transcript=transcript,
             wake_word_spotted=spotted,
-            fingerprint=heard_print,
+            peer=peer,
         )
+
+    def _prints(self, turn: TurnInput, utterance_id: str, text: str) -> PeerCapture:
+        """This capture's keyed prints: word shingles of the transcript, landmarks of the audio."""
+        audio_print = b""
+        if turn.audio is not None:
+            from askfirst.speech.acoustic import acoustic_fingerprint  # numpy: the speech extra
+
+            audio_print = acoustic_fingerprint(
+                turn.audio.pcm, turn.audio.sample_rate, key=self._broadcast_key
+            ).to_bytes()
+        return PeerCapture(
+            device_id=turn.device_id,
+            household=turn.household,
+            utterance_id=utterance_id,
+            at=turn.capture.start,
+            text_print=text_fingerprint(text, key=self._broadcast_key).to_bytes(),
+            audio_print=audio_print,
+            level=turn.capture.level,
+        )
+
+    def decide_at(self, heard: Heard) -> datetime | None:
+        """When ``heard`` may be decided, or None when it may be decided now.
+
+        Counted from the capture's start as the device reported it: the other devices that
+        heard the same sound started within the broadcast window of it, so once
+        ``broadcast_hold_seconds`` from the start have passed, a capture waits for nobody. A
+        capture longer than the hold (most questions) is decided at once.
+        """
+        if heard.peer is None or heard.turn.capture.trigger not in _HOLD_TRIGGERS:
+            return None
+        deadline = heard.turn.capture.start + timedelta(
+            seconds=self.config.broadcast_hold_seconds
+        )
+        return deadline if deadline > self._clock() else None
 
     # -- phase two -------------------------------------------------------------------------
 
@@ -151,20 +196,15 @@ class Pipeline:
         window = None
         if capture.trigger is Trigger.FOLLOW_UP:
             window = self.store.take_window(device_id=turn.device_id, now=capture.start)
-        broadcast = False
-        if heard.fingerprint is not None:
+        hearing = Hearing(Outcome.ALONE)
+        if heard.peer is not None:
             seconds = self.config.broadcast_window_seconds
-            peers = self.store.peers(
-                fingerprint=heard.fingerprint,
-                around=capture.start,
-                seconds=seconds,
-                exclude_device=turn.device_id,
-            )
-            broadcast = is_broadcast(
-                device_id=turn.device_id,
-                at=capture.start,
-                fingerprint=heard.fingerprint,
-                peers=peers,
+            hearing = resolve(
+                me=heard.peer,
+                peers=self.store.peers(
+                    around=capture.start, seconds=seconds, exclude_device=turn.device_id
+                ),
+                known_media=self._known_media(),
                 window_seconds=seconds,
             )
         tag = tag_utterance(
@@ -173,7 +213,8 @@ class Pipeline:
             locale=heard.locale,
             window=window,
             wake_word_spotted=heard.wake_word_spotted,
-            broadcast=broadcast,
+            broadcast=hearing.outcome is Outcome.BROADCAST,
+            known_media=hearing.outcome is Outcome.KNOWN_MEDIA,
         )
         utterance = Utterance(
             id=heard.utterance_id,
@@ -186,6 +227,19 @@ class Pipeline:
             user_id=turn.user_id,
             session_id=turn.session_id,
         )
+        if hearing.outcome is Outcome.ANSWERED_ELSEWHERE:
+            # One person heard by two speakers of one home: the other speaker answers. Nothing
+            # is detected, decided, offered, recorded or counted against caps here.
+            return TurnResult(
+                utterance=utterance,
+                transcript=heard.transcript.text,
+                words=heard.transcript.words,
+                tag=tag,
+                question=None,
+                command=None,
+                decision=None,
+                hearing=hearing,
+            )
         # Only a prompted utterance's words are ever read for meaning.
         command: Command | None = None
         question: Question | None = None
@@ -205,6 +259,8 @@ class Pipeline:
             provenance=Provenance(utterance.tag.value),
             request=turn.request,
         )
+        if heard.peer is not None:
+            self.store.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
         return TurnResult(
             utterance=utterance,
             transcript=heard.transcript.text,
@@ -213,17 +269,42 @@ class Pipeline:
             question=question,
             command=command,
             decision=decision,
+            hearing=hearing,
         )
 
-    def handle(self, turn: TurnInput) -> TurnResult:
-        """Hear, give other devices a moment to report the same sound, then decide."""
-        arrived = time.monotonic()
+    def _known_media(self) -> list[KnownMedia]:
+        """The registered media, re-read at most every ``KNOWN_MEDIA_SECONDS``."""
+        now = time.monotonic()
+        cached = self._media_cache
+        if cached is None or now - cached[0] > KNOWN_MEDIA_SECONDS:
+            cached = (now, self.store.known_media())
+            self._media_cache = cached
+        return cached[1]
+
+    def handle(self, turn: TurnInput, *, defer: bool = False) -> TurnResult | Deferred:
+        """Hear, let other devices report the same sound until :meth:`decide_at`, then decide.
+
+        With ``defer`` a turn that must still wait is not waited for: a :class:`Deferred` says
+        when to send it again (the device API answers 202), so no thread sleeps. Without it the
+        remaining wait (only for captures shorter than the hold) is slept.
+        """
         heard = self.hear(turn)
-        if heard.fingerprint is not None and turn.capture.trigger in _HOLD_TRIGGERS:
-            # Counted from arrival, so transcription time is part of the wait, not added to it.
-            waited = time.monotonic() - arrived
-            self._sleep(max(0.0, self.config.broadcast_hold_seconds - waited))
+        deadline = self.decide_at(heard)
+        if deadline is not None:
+            remaining = (deadline - self._clock()).total_seconds()
+            if defer:
+                return Deferred(
+                    utterance_id=heard.utterance_id, decide_at=deadline, retry_after=remaining
+                )
+            self._sleep(max(0.0, remaining))
         return self.decide(heard)
+
+    def handle_now(self, turn: TurnInput) -> TurnResult:
+        """:meth:`handle` for callers that cannot resend (sleeps out any remaining wait)."""
+        result = self.handle(turn)
+        if isinstance(result, Deferred):  # pragma: no cover - handle() never defers unasked
+            raise TurnError("expected a decided turn, got a deferred one", code="deferred")
+        return result
 
     def handle_intent(
         self,

@@ -7,12 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from askfirst.core.capture import CaptureContext
+from askfirst.core.peers import PeerCapture
 from askfirst.policy.detector import Command
 from askfirst.policy.values import Decision, Question, QuestionKind, RequestFacts, Utterance
 from askfirst.speech.audio import Audio
+from askfirst.speech.broadcast import Hearing, Outcome
 from askfirst.speech.locale import SpeechLocale
 from askfirst.speech.tagging import TagResult
 from askfirst.speech.transcriber import Transcript, Word
+from askfirst.turn.errors import TurnError
 
 ALEXA_REQUEST = "alexa_request"
 """The tag reason of an Alexa IntentRequest: Alexa heard its wake word and routed the intent."""
@@ -64,8 +67,29 @@ class Heard:
     locale: SpeechLocale
     transcript: Transcript
     wake_word_spotted: bool | None
-    fingerprint: str | None
-    """HMAC of the transcript, registered for broadcast detection; None when not applicable."""
+    peer: PeerCapture | None
+    """This capture's keyed prints as registered for broadcast detection (with its report
+    order); None when the capture could not be prompted or a loudspeaker could not cause it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A turn that may not be decided yet: other devices may still report the same sound."""
+
+    utterance_id: str
+    """Send the same capture again with this ``utterance_id`` at ``decide_at``."""
+    decide_at: datetime
+    retry_after: float
+    """Seconds from now until ``decide_at``."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The device API's 202 body."""
+        return {
+            "status": "pending",
+            "utterance_id": self.utterance_id,
+            "decide_at": self.decide_at.isoformat(),
+            "retry_after": round(self.retry_after, 3),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +103,37 @@ class TurnResult:
     tag: TagResult
     question: Question | None
     command: Command | None
-    decision: Decision
+    decision: Decision | None
+    """None when another device of the household answers this sound (``answered_elsewhere``):
+    nothing is decided, offered, recorded or counted here."""
+    hearing: Hearing = field(default_factory=lambda: Hearing(Outcome.ALONE))
+    """What other devices' reports made of this capture."""
 
     @property
     def offer_permitted(self) -> bool:
-        return self.decision.permit and self.decision.offer is not None
+        decision = self.decision
+        return decision is not None and decision.permit and decision.offer is not None
+
+    def decided(self) -> Decision:
+        """The decision; a turn answered elsewhere has none (a TurnError)."""
+        if self.decision is None:
+            raise TurnError(
+                f"expected a decided turn, got one answered by {self.hearing.answered_by!r}",
+                code="answered_elsewhere",
+                status=409,
+            )
+        return self.decision
 
     def to_json(self) -> dict[str, Any]:
         """The device API's response body and the simulator's ``--json`` record."""
         decision = self.decision
-        offer = decision.offer if self.offer_permitted else None
+        offer = decision.offer if decision is not None and self.offer_permitted else None
         return {
             "utterance_id": self.utterance.id,
+            "outcome": self.hearing.outcome.value,
+            "heard_by": list(self.hearing.devices),
+            "answered_by": self.hearing.answered_by,
+            "known_media": self.hearing.media,
             "transcript": self.transcript,
             "words": [
                 {"text": w.text, "start": w.start, "end": w.end, "conf": w.conf} for w in self.words
@@ -106,7 +149,9 @@ class TurnResult:
                 "cue": self.question.cue,
             },
             "command": None if self.command is None else self.command.value,
-            "decision": {
+            "decision": None
+            if decision is None
+            else {
                 "id": decision.id,
                 "permit": decision.permit,
                 "rule": decision.rule,

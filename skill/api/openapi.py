@@ -35,6 +35,12 @@ _CAPTURE = {
         "trigger": {"enum": [t.value for t in Trigger]},
         "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"},
+        "level": {
+            "type": ["number", "null"],
+            "description": "The capture's level as the device measured it (e.g. dBFS; higher is "
+            "stronger). When every device of a household that heard one sound sends a level, "
+            "the strongest answers; otherwise the first to report.",
+        },
     },
     "additionalProperties": False,
 }
@@ -52,6 +58,15 @@ _TURN_RESULT = {
     "required": ["utterance_id", "transcript", "tag", "tag_reasons", "decision", "offer"],
     "properties": {
         "utterance_id": {"type": "string"},
+        "outcome": {
+            "enum": ["alone", "answering", "answered_elsewhere", "broadcast", "known_media"],
+            "description": "What other devices' reports made of this capture: answered_elsewhere "
+            "means another device of the household answers it (decision and offer are null, "
+            "nothing was recorded or counted here)",
+        },
+        "heard_by": {"type": "array", "items": {"type": "string"}},
+        "answered_by": {"type": ["string", "null"]},
+        "known_media": {"type": ["string", "null"]},
         "transcript": {"type": "string"},
         "words": {"type": "array", "items": {"type": "object"}},
         "tag": {"enum": ["prompted", "ambient"]},
@@ -59,7 +74,7 @@ _TURN_RESULT = {
         "question": {"type": ["object", "null"]},
         "command": {"type": ["string", "null"]},
         "decision": {
-            "type": "object",
+            "type": ["object", "null"],
             "required": ["id", "permit", "rule", "reasons", "obligations", "policy_hash"],
             "properties": {
                 "id": {"type": "string"},
@@ -116,6 +131,18 @@ def document() -> dict[str, Any]:
                 "post": {
                     "summary": "Tag, decide and record one utterance a device captured",
                     "security": [{"device": []}],
+                    "parameters": [
+                        {
+                            "name": "Prefer",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "examples": ["respond-async"]},
+                            "description": "respond-async (RFC 7240): when other devices may "
+                            "still report the same sound, answer 202 at once instead of holding "
+                            "a server thread; send the capture again with the returned "
+                            "utterance_id after Retry-After",
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -165,6 +192,24 @@ def document() -> dict[str, Any]:
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": "#/components/schemas/TurnResult"}
+                                }
+                            },
+                        },
+                        "202": {
+                            "description": "Prefer: respond-async and the capture may not be "
+                            "decided yet; Retry-After says when to send it again",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["status", "utterance_id", "decide_at"],
+                                        "properties": {
+                                            "status": {"const": "pending"},
+                                            "utterance_id": {"type": "string"},
+                                            "decide_at": {"type": "string", "format": "date-time"},
+                                            "retry_after": {"type": "number"},
+                                        },
+                                    }
                                 }
                             },
                         },
