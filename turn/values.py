@@ -33,6 +33,11 @@ class TurnInput:
     request: RequestFacts = field(default_factory=RequestFacts)
     utterance_id: str | None = None
 
+    @property
+    def household(self) -> str:
+        """The household the capturing device listens in (its own id when it has none)."""
+        return self.capture.household
+
 
 @dataclass(frozen=True, slots=True)
 class IntentInput:
