@@ -40,9 +40,7 @@ VERSIONS = ("clean", *(f"room{k}" for k in range(1, 9)))
 T = TypeVar("T")
 
 
-def rates(
-    groups: Sequence[Sequence[T]], same: Callable[[T, T], bool]
-) -> tuple[int, int, int, int]:
+def rates(groups: Sequence[Sequence[T]], same: Callable[[T, T], bool]) -> tuple[int, int, int, int]:
     """(matched, same pairs, false matches, different pairs) over groups of one sound each."""
     hits = total_same = false = total_diff = 0
     for group in groups:
@@ -126,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             report(locale, "acoustic", counts, f"{note}, {time.perf_counter() - began:.0f} s")
             lines = [
                 line.strip()
-                for line in (HERE / f"matcher_utterances_{short}.txt").read_text("utf-8").splitlines()
+                for line in (HERE / f"matcher_utterances_{short}.txt")
+                .read_text("utf-8")
+                .splitlines()
                 if line.strip()
             ]
             if short == "ko" and not args.skip_vosk:
@@ -137,7 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rng = random.Random(11)
                 vocabulary = sorted({w for line in lines for w in line.split()})
                 text_prints = [
-                    [shingles.text_fingerprint(t, key=KEY) for t in [line, *edited(line, rng, vocabulary)]]
+                    [
+                        shingles.text_fingerprint(t, key=KEY)
+                        for t in [line, *edited(line, rng, vocabulary)]
+                    ]
                     for line in lines
                 ]
                 note = "each line and its one-word drop, insertion and change"

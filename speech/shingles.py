@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 
 from askfirst.core.capture import CaptureContextError
-from askfirst.speech.normalise import normalise_transcript
+from askfirst.core.text import normalise
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def text_fingerprint(text: str, *, key: bytes) -> TextFingerprint:
     if not isinstance(text, str):
         raise CaptureContextError(f"text: expected a string, got {type(text).__name__!r}")
     check_key(key)
-    tokens = normalise_transcript(text).split()
+    tokens = normalise(text).split()
     words = frozenset(_keyed(key, _WORD, t) for t in tokens)
     pairs = frozenset(_keyed(key, _PAIR, f"{a} {b}") for a, b in itertools.pairwise(tokens))
     return TextFingerprint(words=words, pairs=pairs)

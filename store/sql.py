@@ -35,11 +35,13 @@ from askfirst.store.schema import (
     declined,
     from_db_time,
     lock_migrations,
-    media as media_table,
     migrate,
     peers,
     users,
     utterances,
+)
+from askfirst.store.schema import (
+    media as media_table,
 )
 from askfirst.store.turn import SqlTurn, read_user_state, write_consent
 from askfirst.store.windows import put_window, take_window

@@ -30,8 +30,8 @@ from askfirst.policy.detector import Command, detect_command, detect_question, q
 from askfirst.policy.engine import decide, propose_offer
 from askfirst.policy.values import Decision, Evidence, Provenance, Question, RequestFacts, Utterance
 from askfirst.speech.broadcast import Hearing, Outcome, resolve
-from askfirst.speech.shingles import text_fingerprint
 from askfirst.speech.locale import SpeechLocale, load_locale
+from askfirst.speech.shingles import text_fingerprint
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from askfirst.speech.transcriber import Transcript
 from askfirst.store.base import Store
@@ -182,9 +182,7 @@ class Pipeline:
         """
         if heard.peer is None or heard.turn.capture.trigger not in _HOLD_TRIGGERS:
             return None
-        deadline = heard.turn.capture.start + timedelta(
-            seconds=self.config.broadcast_hold_seconds
-        )
+        deadline = heard.turn.capture.start + timedelta(seconds=self.config.broadcast_hold_seconds)
         return deadline if deadline > self._clock() else None
 
     # -- phase two -------------------------------------------------------------------------
@@ -281,30 +279,30 @@ class Pipeline:
             self._media_cache = cached
         return cached[1]
 
-    def handle(self, turn: TurnInput, *, defer: bool = False) -> TurnResult | Deferred:
+    def handle(self, turn: TurnInput) -> TurnResult:
         """Hear, let other devices report the same sound until :meth:`decide_at`, then decide.
 
-        With ``defer`` a turn that must still wait is not waited for: a :class:`Deferred` says
-        when to send it again (the device API answers 202), so no thread sleeps. Without it the
-        remaining wait (only for captures shorter than the hold) is slept.
+        Any remaining wait (only for captures shorter than the hold) is slept; callers that can
+        send the capture again use :meth:`handle_or_defer` instead, and no thread waits.
         """
         heard = self.hear(turn)
         deadline = self.decide_at(heard)
         if deadline is not None:
-            remaining = (deadline - self._clock()).total_seconds()
-            if defer:
-                return Deferred(
-                    utterance_id=heard.utterance_id, decide_at=deadline, retry_after=remaining
-                )
-            self._sleep(max(0.0, remaining))
+            self._sleep(max(0.0, (deadline - self._clock()).total_seconds()))
         return self.decide(heard)
 
-    def handle_now(self, turn: TurnInput) -> TurnResult:
-        """:meth:`handle` for callers that cannot resend (sleeps out any remaining wait)."""
-        result = self.handle(turn)
-        if isinstance(result, Deferred):  # pragma: no cover - handle() never defers unasked
-            raise TurnError("expected a decided turn, got a deferred one", code="deferred")
-        return result
+    def handle_or_defer(self, turn: TurnInput) -> TurnResult | Deferred:
+        """:meth:`handle` without the wait: a turn that must still wait for other devices'
+        reports is registered and answered with a :class:`Deferred` saying when to send it
+        again (the device API's 202); the resend is then decided at once."""
+        heard = self.hear(turn)
+        deadline = self.decide_at(heard)
+        if deadline is not None:
+            remaining = (deadline - self._clock()).total_seconds()
+            return Deferred(
+                utterance_id=heard.utterance_id, decide_at=deadline, retry_after=remaining
+            )
+        return self.decide(heard)
 
     def handle_intent(
         self,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from askfirst.core.capture import Trigger
+from askfirst.turn.wire import TurnResultBody
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -53,46 +56,16 @@ _COMMON_FIELDS: dict[str, Any] = {
     "utterance_id": {"type": "string"},
 }
 
-_TURN_RESULT = {
-    "type": "object",
-    "required": ["utterance_id", "transcript", "tag", "tag_reasons", "decision", "offer"],
-    "properties": {
-        "utterance_id": {"type": "string"},
-        "outcome": {
-            "enum": ["alone", "answering", "answered_elsewhere", "broadcast", "known_media"],
-            "description": "What other devices' reports made of this capture: answered_elsewhere "
-            "means another device of the household answers it (decision and offer are null, "
-            "nothing was recorded or counted here)",
-        },
-        "heard_by": {"type": "array", "items": {"type": "string"}},
-        "answered_by": {"type": ["string", "null"]},
-        "known_media": {"type": ["string", "null"]},
-        "transcript": {"type": "string"},
-        "words": {"type": "array", "items": {"type": "object"}},
-        "tag": {"enum": ["prompted", "ambient"]},
-        "tag_reasons": {"type": "array", "items": {"type": "string"}},
-        "question": {"type": ["object", "null"]},
-        "command": {"type": ["string", "null"]},
-        "decision": {
-            "type": ["object", "null"],
-            "required": ["id", "permit", "rule", "reasons", "obligations", "policy_hash"],
-            "properties": {
-                "id": {"type": "string"},
-                "permit": {"type": "boolean"},
-                "rule": {"type": "string"},
-                "reasons": {"type": "array", "items": {"type": "object"}},
-                "obligations": {"type": "array", "items": {"type": "object"}},
-                "would_change": {"type": "array", "items": {"type": "string"}},
-                "evidence_ids": {"type": "array", "items": {"type": "string"}},
-                "policy_hash": {"type": "string"},
-            },
-        },
-        "offer": {
-            "description": "Present only when the decision permits an offer.",
-            "type": ["object", "null"],
-        },
-    },
-}
+
+def _generated() -> dict[str, Any]:
+    """JSON schemas of the wire models, their shared parts hoisted into components."""
+    keyed, top = TypeAdapter.json_schemas(
+        [("TurnResult", "serialization", TypeAdapter(TurnResultBody))],
+        ref_template="#/components/schemas/{model}",
+    )
+    del keyed  # each one is a $ref into the hoisted definitions
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    return schemas
 
 
 def document() -> dict[str, Any]:
@@ -123,7 +96,7 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "Capture": _CAPTURE,
-                "TurnResult": _TURN_RESULT,
+                **_generated(),
             },
         },
         "paths": {
@@ -191,7 +164,7 @@ def document() -> dict[str, Any]:
                             "description": "The decision for this utterance",
                             "content": {
                                 "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/TurnResult"}
+                                    "schema": {"$ref": "#/components/schemas/TurnResultBody"}
                                 }
                             },
                         },

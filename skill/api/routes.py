@@ -282,7 +282,10 @@ def post_utterance() -> Response:
             status=415,
         )
     turn = turn_from(fields, device=device, audio=audio, default_locale=_settings().default_locale)
-    result = _pipeline().handle(turn, defer=prefers_async(request.headers.get("Prefer")))
+    pipeline = _pipeline()
+    if not prefers_async(request.headers.get("Prefer")):
+        return jsonify(pipeline.handle(turn).to_json())
+    result = pipeline.handle_or_defer(turn)
     if isinstance(result, Deferred):
         response = jsonify(result.to_json())
         response.status_code = 202
@@ -297,9 +300,7 @@ def prefers_async(prefer: str | None) -> bool:
     send a capture again than have a server thread wait for other devices' reports."""
     if not prefer:
         return False
-    return any(
-        part.split(";")[0].strip().lower() == "respond-async" for part in prefer.split(",")
-    )
+    return any(part.split(";")[0].strip().lower() == "respond-async" for part in prefer.split(","))
 
 
 @blueprint.post("/v1/assistant-asked")
