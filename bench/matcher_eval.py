@@ -100,8 +100,8 @@ def edited(text: str, rng: random.Random, vocabulary: Sequence[str]) -> list[str
     i = rng.randrange(1, len(words))
     return [
         " ".join(words[:i] + words[i + 1 :]),
-        " ".join(words[:i] + [rng.choice(vocabulary)] + words[i:]),
-        " ".join(words[:i] + [rng.choice(vocabulary)] + words[i + 1 :]),
+        " ".join([*words[:i], rng.choice(vocabulary), *words[i:]]),
+        " ".join([*words[:i], rng.choice(vocabulary), *words[i + 1:]]),
     ]
 
 

@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "askfirst.skill.cli.model",
     "askfirst.skill.cli.audit",
     "askfirst.skill.cli.policy",
+    "askfirst.skill.cli.media",
     "askfirst.skill.cli.skill",
 )
 """Each module has ``register(subparsers)``; its subcommands set ``func(args) -> int``."""

@@ -17,15 +17,22 @@ from askfirst.core.capture import CaptureContext, Trigger
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
 from askfirst.policy.detector import Command
-from askfirst.policy.values import Decision, OfferKind, Question, QuestionKind
+from askfirst.policy.values import CatalogEntry, Decision, OfferKind, Question, QuestionKind
 from askfirst.skill.settings import Settings
 from askfirst.store.base import open_store
 from askfirst.turn.errors import TurnError
 from askfirst.turn.pipeline import Pipeline
 from askfirst.turn.transcribers import TranscriberSet
-from askfirst.turn.values import IntentInput, TurnInput
+from askfirst.turn.values import IntentInput, TurnInput, TurnResult
 
 T0 = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+
+
+def offered(result: TurnResult) -> CatalogEntry:
+    """The decided offer candidate of ``result`` (the test fails when there is none)."""
+    offer = result.decided().offer
+    assert offer is not None
+    return offer
 
 
 class Clock:
@@ -101,7 +108,7 @@ def test_a_question_addressed_to_the_assistant_gets_an_offer_with_its_obligation
     assert result.question is not None and result.question.kind is QuestionKind.DEAL
     assert result.decided().permit and result.decided().rule == "permit"
     assert result.decided().offer is not None
-    assert result.decided().offer.id == "coffee-morning-roast"
+    assert offered(result).id == "coffee-morning-roast"
     assert {o.code for o in result.decided().obligations} >= {"disclose", "confirm_before_purchase"}
     body = result.to_json()
     assert body["offer"]["id"] == "coffee-morning-roast"
@@ -247,8 +254,8 @@ def test_a_declined_offer_is_not_offered_again(pipeline: Pipeline) -> None:
         say(pipeline, "Alexa, how much is the premium pack", trigger=Trigger.WAKE_WORD)
     )
     assert first.decided().permit and first.decided().offer is not None
-    assert first.decided().offer.kind is OfferKind.IN_SKILL_PRODUCT
-    pipeline.declined(user_id="anna", offer_id=first.decided().offer.id, decision_id=None)
+    assert offered(first).kind is OfferKind.IN_SKILL_PRODUCT
+    pipeline.declined(user_id="anna", offer_id=offered(first).id, decision_id=None)
     second = pipeline.handle(
         say(
             pipeline,
@@ -269,7 +276,7 @@ def test_an_alexa_intent_is_prompted_and_its_evidence_cites_its_own_request(
     assert result.tag.tag is UtteranceTag.PROMPTED
     assert result.decided().permit
     assert result.decided().evidence_ids == ("amzn1.echo-api.request.1/utterance",)
-    assert result.decided().offer is not None and result.decided().offer.category == "coffee"
+    assert result.decided().offer is not None and offered(result).category == "coffee"
     last = pipeline.last_decision(
         user_id="amzn1.ask.account.A", session_id="amzn1.echo-api.session.1"
     )
