@@ -8,9 +8,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from askfirst.core.capture import Trigger
 from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from askfirst.skill.errors import SkillError
 from askfirst.turn.config import TurnConfig
@@ -20,6 +21,30 @@ class SettingsError(SkillError):
     """A setting that is missing or malformed; the message names the setting."""
 
     code = "bad_settings"
+
+
+class WyomingListener(BaseModel):
+    """Who is behind one ``askfirst wyoming --uri``: the identity of turns with no better one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
+    """The user id consent and caps are kept under (None: per device)."""
+    trigger: Trigger = Trigger.WAKE_WORD
+    """The trigger of a turn whose peer said nothing about it (Home Assistant never does)."""
+    wake_word_removed: bool = True
+    """The peer's wake-word engine verified the wake word and cut it from the audio, as Home
+    Assistant and wyoming-satellite do; the transcript is then read as the words after it."""
+
+
+class WyomingDevice(BaseModel):
+    """An askfirst device for one Home Assistant ``device_id`` or satellite entity id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class Settings(BaseSettings):
@@ -67,6 +92,10 @@ class Settings(BaseSettings):
     """HMAC key for broadcast fingerprints; set the same value on every instance."""
     retention_days: int = Field(default=30, ge=1)
     default_locale: str = "en-US"
+    wyoming_listeners: dict[str, WyomingListener] = Field(default_factory=dict)
+    """``askfirst wyoming`` URI -> the device (and household) its unidentified turns belong to."""
+    wyoming_devices: dict[str, WyomingDevice] = Field(default_factory=dict)
+    """Home Assistant ``device_id`` or satellite entity id -> askfirst device and household."""
 
     @field_validator("store_url")
     @classmethod
