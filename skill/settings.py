@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from askfirst.core.capture import Trigger
+from askfirst.core.devices import Device
 from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from askfirst.skill.errors import SkillError
 from askfirst.turn.config import TurnConfig
@@ -30,7 +31,8 @@ class WyomingListener(BaseModel):
 
     device_id: str = Field(min_length=1, max_length=256)
     household: str | None = Field(default=None, min_length=1, max_length=256)
-    """The user id consent and caps are kept under (None: per device)."""
+    """The home it listens in (default: a household of one, named by the device id)."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
     trigger: Trigger = Trigger.WAKE_WORD
     """The trigger of a turn whose peer said nothing about it (Home Assistant never does)."""
     wake_word_removed: bool = True
@@ -45,6 +47,24 @@ class WyomingDevice(BaseModel):
 
     device_id: str = Field(min_length=1, max_length=256)
     household: str | None = Field(default=None, min_length=1, max_length=256)
+    """Default: the household of the listener the turn arrived on."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class DeviceEntry(BaseModel):
+    """A token's device: ``{"device": "kitchen", "household": "flat-12", "room": "..."}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device: str = Field(min_length=1)
+    household: str | None = Field(default=None, min_length=1)
+    """Default: a household of one, named by the device id."""
+    room: str | None = Field(default=None, min_length=1)
+
+    def identity(self) -> Device:
+        return Device(
+            device_id=self.device, household=self.household or self.device, room=self.room
+        )
 
 
 class Settings(BaseSettings):
@@ -71,8 +91,9 @@ class Settings(BaseSettings):
     """Warm recognizers per sample rate; default one per core."""
     max_audio_seconds: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=2_000_000, gt=0)
-    device_tokens: dict[str, str] = Field(default_factory=dict)
-    """Bearer token -> device id for the device API."""
+    device_tokens: dict[str, str | DeviceEntry] = Field(default_factory=dict)
+    """Bearer token -> the device it names: ``{"tok": {"device": "kitchen", "household":
+    "flat-12", "room": "kitchen"}}``, or the older ``{"tok": "kitchen"}`` (a household of one)."""
     alexa_skill_ids: list[str] = Field(default_factory=list)
     alexa_verify: bool = True
     """Verify Alexa request signatures; turn off only for local development."""
@@ -114,6 +135,13 @@ class Settings(BaseSettings):
             max_capture_skew_seconds=self.max_capture_skew_seconds,
             max_audio_seconds=self.max_audio_seconds,
         )
+
+    def devices(self) -> dict[str, Device]:
+        """Bearer token -> the device identity it authenticates."""
+        return {
+            token: Device.alone(entry) if isinstance(entry, str) else entry.identity()
+            for token, entry in self.device_tokens.items()
+        }
 
     def model_dirs(self) -> dict[str, Path]:
         """Locale -> model directory, with ``vosk_model`` as the en-US entry."""

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(overrides wyoming_listeners for --uri)",
     )
     parser.add_argument(
-        "--household", help="the household (user id) consent and caps are kept under"
+        "--household",
+        help="the home the device listens in (broadcast detection compares devices of one home)",
     )
     parser.add_argument(
         "--trigger",
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             listener = WyomingListener(
                 device_id=args.device_id or listener.device_id,
                 household=args.household or listener.household,
+                room=listener.room,
                 trigger=Trigger(args.trigger) if args.trigger else listener.trigger,
                 wake_word_removed=listener.wake_word_removed,
             )

@@ -219,7 +219,7 @@ class Connection(AsyncEventHandler):
             request.context,
             listener=service.listener,
             devices=service.settings.wyoming_devices,
-            tokens=service.settings.device_tokens,
+            tokens=service.tokens,
         )
         utterance = Utterance(
             audio_format=audio_format,
@@ -309,7 +309,7 @@ class Connection(AsyncEventHandler):
             context,
             listener=service.listener,
             devices=service.settings.wyoming_devices,
-            tokens=service.settings.device_tokens,
+            tokens=service.tokens,
         )
         conversation = _field(context, "conversation_id", str, "transcript.context")
         now = datetime.now(UTC)
@@ -329,11 +329,14 @@ class Connection(AsyncEventHandler):
         turn = TurnInput(
             device_id=identity.device_id,
             capture=CaptureContext(
-                trigger=facts.trigger, device_id=identity.device_id, start=start, end=end
+                trigger=facts.trigger,
+                device_id=identity.device_id,
+                household=identity.device.household,
+                start=start,
+                end=end,
             ),
             locale=locale_for(language, known=known_locales(), default=service.default_locale),
             text=text,
-            user_id=identity.user_id,
             session_id=conversation,
             wake_word_verified=facts.wake_word_verified,
         )
@@ -341,7 +344,7 @@ class Connection(AsyncEventHandler):
         result = await asyncio.to_thread(pipeline.handle, turn, arrived=arrived)
         last = None
         if result.command is Command.WHY:
-            user = pipeline.user_key(user_id=identity.user_id, device_id=identity.device_id)
+            user = pipeline.user_key(user_id=None, device_id=identity.device_id)
             last = await asyncio.to_thread(pipeline.last_decision, user_id=user, session_id=None)
         said = answer(result, context=context, last=last)
         if said.asks_back and conversation:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from askfirst.core.capture import Trigger
+from askfirst.core.devices import Device
 from askfirst.skill.settings import WyomingDevice, WyomingListener
 from askfirst.skill.wyoming.errors import WyomingError
 
@@ -28,13 +29,24 @@ CONTEXT_KEY = "askfirst"
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """The device and household a turn belongs to, and which signal said so."""
+    """The device (with its household) a turn belongs to, and which signal said so."""
 
-    device_id: str
-    user_id: str | None
-    """The household: consent and caps are kept per household (None: per device)."""
+    device: Device
     source: str
     """``device_token``, ``device_id``, ``satellite_id`` or ``listener``."""
+
+    @property
+    def device_id(self) -> str:
+        return self.device.device_id
+
+
+def listener_device(listener: WyomingListener) -> Device:
+    """The device a listening URI stands for."""
+    return Device(
+        device_id=listener.device_id,
+        household=listener.household or listener.device_id,
+        room=listener.room,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +102,7 @@ def _text(context: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _token_device(context: Mapping[str, Any], tokens: Mapping[str, str]) -> str | None:
+def _token_device(context: Mapping[str, Any], tokens: Mapping[str, Device]) -> Device | None:
     ours = context.get(CONTEXT_KEY)
     if ours is None:
         return None
@@ -103,7 +115,7 @@ def _token_device(context: Mapping[str, Any], tokens: Mapping[str, str]) -> str 
     if token is None:
         return None
     offered = token.encode("utf-8", "surrogateescape")
-    found: str | None = None
+    found: Device | None = None
     for known, device in tokens.items():  # every token compared, in constant time each
         if hmac.compare_digest(known.encode("utf-8"), offered):
             found = device
@@ -121,7 +133,7 @@ def identify(
     *,
     listener: WyomingListener,
     devices: Mapping[str, WyomingDevice],
-    tokens: Mapping[str, str],
+    tokens: Mapping[str, Device],
 ) -> Identity:
     """A device-API token, else Home Assistant's ``device_id`` or ``satellite_id`` (mapped in
     settings when configured), else the listener's configured device."""
@@ -130,13 +142,17 @@ def identify(
         raise WyomingError(f"context: expected an object, got {context!r}", code="bad-context")
     device = _token_device(context, tokens)
     if device is not None:
-        return Identity(device, listener.household, "device_token")
+        return Identity(device, "device_token")
+    home = listener_device(listener).household
     given = {key: _text(context, key) for key in ("device_id", "satellite_id")}
     for key, value in given.items():
         known = None if value is None else devices.get(value)
         if known is not None:
-            return Identity(known.device_id, known.household or listener.household, key)
+            device = Device(
+                device_id=known.device_id, household=known.household or home, room=known.room
+            )
+            return Identity(device, key)
     for key, value in given.items():
         if value is not None:  # unmapped, but stable: Home Assistant's id of the satellite
-            return Identity(f"ha:{value}", listener.household, key)
-    return Identity(listener.device_id, listener.household, "listener")
+            return Identity(Device(device_id=f"ha:{value}", household=home), key)
+    return Identity(listener_device(listener), "listener")

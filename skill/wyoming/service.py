@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from wyoming.event import Event
 
+from askfirst.core.devices import Device
 from askfirst.skill.settings import Settings, WyomingListener
 from askfirst.skill.wyoming.events import build_info
 from askfirst.skill.wyoming.opening import OpeningListener
@@ -46,9 +47,13 @@ class Service:
     recall: Recall = field(init=False)
     info_event: Event = field(init=False)
 
+    tokens: dict[str, Device] = field(init=False)
+    """Device-API bearer token -> device: a direct peer may name itself with one."""
+
     def __post_init__(self) -> None:
         self.recall = Recall(key=self.pipeline.config.broadcast_key)
         self.info_event = build_info(asr_locales=self.asr_locales).event()
+        self.tokens = self.settings.devices()
 
     @property
     def asr_locales(self) -> tuple[str, ...]:
