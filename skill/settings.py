@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from askfirst.core.capture import Trigger
 from askfirst.core.devices import Device
 from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from askfirst.skill.errors import SkillError
@@ -21,6 +22,33 @@ class SettingsError(SkillError):
     """A setting that is missing or malformed; the message names the setting."""
 
     code = "bad_settings"
+
+
+class WyomingListener(BaseModel):
+    """Who is behind one ``askfirst wyoming --uri``: the identity of turns with no better one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
+    """The home it listens in (default: a household of one, named by the device id)."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
+    trigger: Trigger = Trigger.WAKE_WORD
+    """The trigger of a turn whose peer said nothing about it (Home Assistant never does)."""
+    wake_word_removed: bool = True
+    """The peer's wake-word engine verified the wake word and cut it from the audio, as Home
+    Assistant and wyoming-satellite do; the transcript is then read as the words after it."""
+
+
+class WyomingDevice(BaseModel):
+    """An askfirst device for one Home Assistant ``device_id`` or satellite entity id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
+    """Default: the household of the listener the turn arrived on."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class DeviceEntry(BaseModel):
@@ -85,6 +113,10 @@ class Settings(BaseSettings):
     """HMAC key for broadcast fingerprints; set the same value on every instance."""
     retention_days: int = Field(default=30, ge=1)
     default_locale: str = "en-US"
+    wyoming_listeners: dict[str, WyomingListener] = Field(default_factory=dict)
+    """``askfirst wyoming`` URI -> the device (and household) its unidentified turns belong to."""
+    wyoming_devices: dict[str, WyomingDevice] = Field(default_factory=dict)
+    """Home Assistant ``device_id`` or satellite entity id -> askfirst device and household."""
 
     @field_validator("store_url")
     @classmethod

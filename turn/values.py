@@ -32,6 +32,10 @@ class TurnInput:
     session_id: str | None = None
     request: RequestFacts = field(default_factory=RequestFacts)
     utterance_id: str | None = None
+    wake_word_verified: bool | None = None
+    """Text turns only: True when the device's own wake-word engine fired and cut the wake word
+    from the audio it transcribed (a Wyoming peer such as Home Assistant), so the text is read
+    as the words after it. Audio turns spot the wake word themselves; None: the text decides."""
 
     @property
     def household(self) -> str:
