@@ -7,6 +7,7 @@ can only take that away (see ``speech.tagging``).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -63,6 +64,11 @@ class CaptureContext:
     """When the utterance audio began (timezone-aware)."""
     end: datetime
     """When the device says the audio stopped; never before ``start``."""
+    household: str = ""
+    """The home the device listens in; empty means a household of one (the device id)."""
+    level: float | None = None
+    """How loud the capture was as the device measured it (e.g. dBFS; higher is stronger).
+    Within one household, the device with the strongest level answers when all sent one."""
 
     def __post_init__(self) -> None:
         trigger: object = self.trigger
@@ -75,6 +81,16 @@ class CaptureContext:
                     f"trigger: expected one of {expected}, got {trigger!r}"
                 ) from None
         require_text(self.device_id, field="device_id", error=CaptureContextError)
+        if self.household == "":
+            object.__setattr__(self, "household", self.device_id)
+        require_text(self.household, field="household", error=CaptureContextError)
+        level: object = self.level
+        if level is not None and (
+            isinstance(level, bool)
+            or not isinstance(level, int | float)
+            or not math.isfinite(level)
+        ):
+            raise CaptureContextError(f"level: expected a finite number or None, got {level!r}")
         start = require_aware(self.start, field="start")
         end = require_aware(self.end, field="end")
         if end < start:

@@ -18,6 +18,7 @@ from importlib import resources
 
 from pydantic import ValidationError
 
+from askfirst.core.text import normalise
 from askfirst.policy.errors import PolicyConfigError, UnknownLocaleError
 from askfirst.policy.patterns import TOPIC, Pattern, PatternError, compile_pattern
 from askfirst.policy.schema import LocaleModel
@@ -25,7 +26,6 @@ from askfirst.policy.validation import config_error
 from askfirst.policy.values import QuestionKind
 
 _LOCALE_NAME = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
-_NON_WORD = re.compile(r"[^\w\s']+")
 _CLAUSE_BREAK = re.compile(r"[.?!;:,…。？！；：，、]+|\s-+\s|--+|[–—]+")
 
 
@@ -105,10 +105,6 @@ class LocaleRules:
     word, longest first."""
     clause_endings: tuple[str, ...]
     """Word endings that close a clause, the word kept in it (Korean "떨어졌*는데*")."""
-    contractions: dict[str, str]
-    suffix_expansions: tuple[tuple[str, str], ...]
-    expandable_endings: tuple[str, ...]
-    """The suffixes of ``suffix_expansions``: a quick test that a word may need expanding."""
     inflections: tuple[tuple[str, str], ...]
     min_stem: int
     inflection_passes: int
@@ -127,23 +123,8 @@ class LocaleRules:
     """Stop words and trailing fillers at either end of a topic."""
 
     def normalise(self, text: str) -> str:
-        """Casefold, drop punctuation, expand contractions; words joined by single spaces."""
-        lowered = text.casefold().replace("\u2019", "'").replace("\u2018", "'")
-        words: list[str] = []
-        for raw in _NON_WORD.sub(" ", lowered).split():
-            word = raw.strip("'")
-            if not word:
-                continue
-            expanded = self.contractions.get(word)
-            if expanded is None:
-                expanded = word
-                if word.endswith(self.expandable_endings):
-                    for suffix, replacement in self.suffix_expansions:
-                        if word.endswith(suffix) and len(word) > len(suffix):
-                            expanded = word[: -len(suffix)] + replacement
-                            break
-            words.append(expanded)
-        return " ".join(" ".join(words).split())
+        """The shared normaliser (``askfirst.core.text``) with this locale's language."""
+        return normalise(text, language=self.name)
 
     def clauses(self, text: str) -> tuple[str, ...]:
         """The normalised clauses of ``text`` with vocatives and fillers stripped at both ends."""
@@ -310,9 +291,6 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         topic_joiners=frozenset(),
         conjunctions={},
         clause_endings=(),
-        contractions={key.casefold(): text.casefold() for key, text in model.contractions.items()},
-        suffix_expansions=tuple(model.suffix_expansions.items()),
-        expandable_endings=tuple(model.suffix_expansions),
         inflections=tuple((item.suffix, item.replace) for item in model.inflections),
         min_stem=model.min_stem,
         inflection_passes=model.inflection_passes,
@@ -386,9 +364,6 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         topic_joiners=frozenset(phrases(model.topic_joiners)),
         conjunctions=conjunctions,
         clause_endings=clause_endings,
-        contractions=rules.contractions,
-        suffix_expansions=rules.suffix_expansions,
-        expandable_endings=rules.expandable_endings,
         inflections=rules.inflections,
         min_stem=rules.min_stem,
         inflection_passes=rules.inflection_passes,

@@ -108,8 +108,6 @@ class LocaleModel(Strict):
     topic_joiners: list[Text] = []
     conjunctions: list[Text] = []
     clause_endings: list[Text] = []
-    contractions: dict[str, str] = {}
-    suffix_expansions: dict[str, str] = {}
     inflections: list[InflectionModel] = []
     min_stem: int = Field(default=1, ge=1)
     inflection_passes: int = Field(default=1, ge=1, le=3)

@@ -8,9 +8,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from askfirst.core.capture import Trigger
+from askfirst.core.devices import Device
 from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from askfirst.skill.errors import SkillError
 from askfirst.turn.config import TurnConfig
@@ -27,6 +29,49 @@ class SettingsError(SkillError):
     """A setting that is missing or malformed; the message names the setting."""
 
     code = "bad_settings"
+
+
+class WyomingListener(BaseModel):
+    """Who is behind one ``askfirst wyoming --uri``: the identity of turns with no better one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
+    """The home it listens in (default: a household of one, named by the device id)."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
+    trigger: Trigger = Trigger.WAKE_WORD
+    """The trigger of a turn whose peer said nothing about it (Home Assistant never does)."""
+    wake_word_removed: bool = True
+    """The peer's wake-word engine verified the wake word and cut it from the audio, as Home
+    Assistant and wyoming-satellite do; the transcript is then read as the words after it."""
+
+
+class WyomingDevice(BaseModel):
+    """An askfirst device for one Home Assistant ``device_id`` or satellite entity id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
+    """Default: the household of the listener the turn arrived on."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class DeviceEntry(BaseModel):
+    """A token's device: ``{"device": "kitchen", "household": "flat-12", "room": "..."}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device: str = Field(min_length=1)
+    household: str | None = Field(default=None, min_length=1)
+    """Default: a household of one, named by the device id."""
+    room: str | None = Field(default=None, min_length=1)
+
+    def identity(self) -> Device:
+        return Device(
+            device_id=self.device, household=self.household or self.device, room=self.room
+        )
 
 
 class Settings(BaseSettings):
@@ -53,8 +98,9 @@ class Settings(BaseSettings):
     """Warm recognizers per sample rate; default one per core."""
     max_audio_seconds: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=2_000_000, gt=0)
-    device_tokens: dict[str, str] = Field(default_factory=dict)
-    """Bearer token -> device id for the device API."""
+    device_tokens: dict[str, str | DeviceEntry] = Field(default_factory=dict)
+    """Bearer token -> the device it names: ``{"tok": {"device": "kitchen", "household":
+    "flat-12", "room": "kitchen"}}``, or the older ``{"tok": "kitchen"}`` (a household of one)."""
     alexa_skill_ids: list[str] = Field(default_factory=list)
     alexa_verify: bool = True
     """Verify Alexa request signatures; turn off only for local development."""
@@ -80,6 +126,10 @@ class Settings(BaseSettings):
     console_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
     """Key signing console session cookies; set the same value on every instance."""
     default_locale: str = "en-US"
+    wyoming_listeners: dict[str, WyomingListener] = Field(default_factory=dict)
+    """``askfirst wyoming`` URI -> the device (and household) its unidentified turns belong to."""
+    wyoming_devices: dict[str, WyomingDevice] = Field(default_factory=dict)
+    """Home Assistant ``device_id`` or satellite entity id -> askfirst device and household."""
 
     @field_validator("store_url")
     @classmethod
@@ -109,6 +159,13 @@ class Settings(BaseSettings):
             max_capture_skew_seconds=self.max_capture_skew_seconds,
             max_audio_seconds=self.max_audio_seconds,
         )
+
+    def devices(self) -> dict[str, Device]:
+        """Bearer token -> the device identity it authenticates."""
+        return {
+            token: Device.alone(entry) if isinstance(entry, str) else entry.identity()
+            for token, entry in self.device_tokens.items()
+        }
 
     def model_dirs(self) -> dict[str, Path]:
         """Locale -> model directory, with ``vosk_model`` as the en-US entry."""

@@ -11,28 +11,20 @@ import hashlib
 import hmac
 import logging
 import math
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
 from askfirst.core.capture import CaptureContextError, require_aware, require_text
 from askfirst.core.peers import PeerCapture
+from askfirst.core.text import normalise
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BROADCAST_SECONDS = 1.5
 MIN_KEY_BYTES = 16
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
-
-
-def normalise_transcript(text: str) -> str:
-    """Case-, width-, punctuation- and spacing-insensitive form of ``text``."""
-    folded = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
-    kept = "".join(
-        " " if unicodedata.category(ch)[0] in "PSZC" and ch != "'" else ch for ch in folded
-    )
-    return " ".join(kept.replace("'", "").split())
+normalise_transcript = normalise
+"""The shared normaliser (``askfirst.core.text``), language-neutral: what fingerprints compare."""
 
 
 def fingerprint(text: str, *, key: bytes) -> str:

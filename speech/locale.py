@@ -1,7 +1,8 @@
 """Speech locales as data: wake words, spotting competitors and addressing cues per language.
 
 Each locale is one TOML file in ``speech/locales/<code>.toml``; a new language is a new file,
-not new code. Every word list is compared after ``fold`` (NFKC, case-folded, one apostrophe).
+not new code. Every word list is compared after ``fold`` (NFKC, case-folded, one apostrophe),
+the shared normaliser's light form (``askfirst.core.text``).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import functools
 import logging
 import tomllib
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from importlib import resources
 
+from askfirst.core.text import fold
 from askfirst.speech.errors import SpeechError
 
 logger = logging.getLogger(__name__)
@@ -22,18 +23,11 @@ DEFAULT_SPOT_SECONDS = 2.0
 """How much of an utterance's opening the wake-word spotter decodes, unless a locale says."""
 MAX_SPOT_SECONDS = 10.0
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
-
 
 class LocaleError(SpeechError):
     """An unknown locale, or a locale file that is not what askfirst expects."""
 
     code = "bad_locale"
-
-
-def fold(text: str) -> str:
-    """The comparison form of a word or phrase: NFKC, case-folded, one kind of apostrophe."""
-    return " ".join(unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold().split())
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,10 @@ from enum import StrEnum
 
 from askfirst.core.capture import CaptureContext, Trigger
 from askfirst.core.tags import UtteranceTag
+from askfirst.core.text import fold
 from askfirst.core.windows import ListeningWindow, window_admits
 from askfirst.speech.errors import SpeechError
-from askfirst.speech.locale import SpeechLocale, fold
+from askfirst.speech.locale import SpeechLocale
 
 logger = logging.getLogger(__name__)
 

@@ -133,6 +133,8 @@ class Pipeline:
                 spotted = wake_word_opens(spot.text, locale)
         else:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
+            if turn.capture.trigger is Trigger.WAKE_WORD:
+                spotted = turn.wake_word_verified
         heard_print = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
             heard_print = fingerprint(transcript.text, key=self._broadcast_key)
@@ -226,9 +228,14 @@ class Pipeline:
             )
         )
 
-    def handle(self, turn: TurnInput) -> TurnResult:
-        """Hear, give other devices a moment to report the same sound, then decide."""
-        arrived = time.monotonic()
+    def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
+        """Hear, give other devices a moment to report the same sound, then decide.
+
+        ``arrived`` (``time.monotonic()``) is when the capture reached the server; an edge that
+        streamed the audio in passes the end of the stream, so the wait overlaps what came
+        after it (default: now).
+        """
+        arrived = time.monotonic() if arrived is None else arrived
         heard = self.hear(turn)
         if heard.fingerprint is not None and turn.capture.trigger in _HOLD_TRIGGERS:
             # Counted from arrival, so transcription time is part of the wait, not added to it.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.devices import Device
 from askfirst.policy.values import RequestFacts
 from askfirst.skill.api.openapi import document
 from askfirst.skill.errors import SkillError
@@ -45,7 +47,7 @@ def missing(field: str, expected: str) -> SkillError:
     )
 
 
-def device_for(authorization: str | None, tokens: Mapping[str, str]) -> str:
+def device_for(authorization: str | None, tokens: Mapping[str, Device]) -> Device:
     """The device a bearer token belongs to, compared in constant time against every token."""
     if not authorization:
         raise SkillError(
@@ -63,10 +65,10 @@ def device_for(authorization: str | None, tokens: Mapping[str, str]) -> str:
             status=401,
         )
     offered = token.encode("utf-8", "surrogateescape")
-    device: str | None = None
-    for known, device_id in tokens.items():
+    device: Device | None = None
+    for known, identity in tokens.items():
         if hmac.compare_digest(known.encode("utf-8"), offered):
-            device = device_id
+            device = identity
     if device is None:
         raise SkillError(
             "expected a bearer token issued to a device, got one that is not configured",
@@ -122,8 +124,8 @@ def _flag(value: object, field: str) -> bool | None:
     raise invalid(field, "true, false or null", value)
 
 
-def capture_from(value: object, *, device_id: str) -> CaptureContext:
-    """``{"trigger", "start", "end"}`` as a capture context for ``device_id``."""
+def capture_from(value: object, *, device: Device) -> CaptureContext:
+    """``{"trigger", "start", "end", "level"?}`` as a capture context for ``device``."""
     if value is None:
         raise missing("capture", 'an object {"trigger", "start", "end"}')
     if not isinstance(value, dict):
@@ -140,11 +142,23 @@ def capture_from(value: object, *, device_id: str) -> CaptureContext:
     end = _timestamp(value["end"], "capture.end")
     if end < start:
         raise invalid("capture.end", f"a time at or after capture.start {value['start']!r}", end)
-    return CaptureContext(trigger=Trigger(trigger), device_id=device_id, start=start, end=end)
+    level = value.get("level")
+    if level is not None and (
+        isinstance(level, bool) or not isinstance(level, int | float) or not math.isfinite(level)
+    ):
+        raise invalid("capture.level", "a number (the capture's level, e.g. dBFS) or null", level)
+    return CaptureContext(
+        trigger=Trigger(trigger),
+        device_id=device.device_id,
+        household=device.household,
+        start=start,
+        end=end,
+        level=None if level is None else float(level),
+    )
 
 
 def turn_from(
-    fields: Mapping[str, Any], *, device_id: str, audio: Audio | None, default_locale: str
+    fields: Mapping[str, Any], *, device: Device, audio: Audio | None, default_locale: str
 ) -> TurnInput:
     """A pipeline turn from the decoded request fields (JSON object or multipart form)."""
     text = fields.get("text")
@@ -158,8 +172,8 @@ def turn_from(
     if not isinstance(locale, str) or not locale:
         raise invalid("locale", "a locale like 'en-US'", locale)
     return TurnInput(
-        device_id=device_id,
-        capture=capture_from(fields.get("capture"), device_id=device_id),
+        device_id=device.device_id,
+        capture=capture_from(fields.get("capture"), device=device),
         locale=locale,
         text=text,
         audio=audio,
@@ -185,8 +199,9 @@ def _settings() -> Settings:
     return settings
 
 
-def _device() -> str:
-    return device_for(request.headers.get("Authorization"), _settings().device_tokens)
+def _device() -> Device:
+    """The authenticated device (id, household, room) of this request."""
+    return device_for(request.headers.get("Authorization"), _settings().devices())
 
 
 def _json_body() -> dict[str, Any]:
@@ -254,7 +269,7 @@ def audio_from(data: bytes, *, sample_rate: str | None) -> Audio:
 
 @blueprint.post("/v1/utterances")
 def post_utterance() -> Response:
-    device_id = _device()
+    device = _device()
     audio: Audio | None = None
     if request.mimetype == MULTIPART:
         fields, audio = _multipart_fields()
@@ -266,16 +281,14 @@ def post_utterance() -> Response:
             code="unsupported_media_type",
             status=415,
         )
-    turn = turn_from(
-        fields, device_id=device_id, audio=audio, default_locale=_settings().default_locale
-    )
+    turn = turn_from(fields, device=device, audio=audio, default_locale=_settings().default_locale)
     result = _pipeline().handle(turn)
     return jsonify(result.to_json())
 
 
 @blueprint.post("/v1/assistant-asked")
 def post_assistant_asked() -> Response:
-    device_id = _device()
+    device_id = _device().device_id
     body = _json_body()
     if body.get("prompt_ended_at") is None:
         raise missing("prompt_ended_at", "an ISO 8601 time with a timezone")
@@ -294,7 +307,7 @@ def post_assistant_asked() -> Response:
 
 @blueprint.post("/v1/declined")
 def post_declined() -> Response:
-    device_id = _device()
+    device_id = _device().device_id
     body = _json_body()
     offer_id = _optional_text(body, "offer_id")
     if offer_id is None:

@@ -108,8 +108,10 @@ class InProcess(Backend):
                 capture=CaptureContext(
                     trigger=Trigger(spoken.trigger),
                     device_id=spoken.device_id,
+                    household=spoken.household,
                     start=spoken.start,
                     end=spoken.end,
+                    level=spoken.level,
                 ),
                 locale=spoken.locale,
                 text=spoken.text,

@@ -106,6 +106,7 @@ class OverHttp(Backend):
                 "trigger": spoken.trigger,
                 "start": spoken.start.isoformat(),
                 "end": spoken.end.isoformat(),
+                **({} if spoken.level is None else {"level": spoken.level}),
             },
             "locale": spoken.locale,
         }

@@ -36,6 +36,8 @@ class Spoken:
 
     index: int
     device_id: str
+    household: str
+    """The device's household (its own id when the scenario names none)."""
     user_id: str | None
     session_id: str | None
     locale: str
@@ -46,6 +48,8 @@ class Spoken:
     audio: bytes | None
     """The WAV file's bytes."""
     limit_ad_tracking: bool | None
+    level: float | None = None
+    """The capture's level, when the scenario gives one."""
 
 
 class Backend(ABC):
@@ -293,9 +297,11 @@ def _spoken(loaded: LoadedScenario, index: int, event: Event, t0: datetime) -> S
             duration = max(MIN_DURATION, SECONDS_PER_WORD * len((event.say or "").split()))
     start = t0 + timedelta(seconds=event.at)
     user = _user(loaded, event)
+    profile = loaded.scenario.devices.get(event.device)
     return Spoken(
         index=index,
         device_id=event.device,
+        household=(profile.household if profile is not None else None) or event.device,
         user_id=user,
         session_id=event.session,
         locale=event.locale or loaded.scenario.locale,
@@ -305,6 +311,7 @@ def _spoken(loaded: LoadedScenario, index: int, event: Event, t0: datetime) -> S
         text=event.say,
         audio=audio,
         limit_ad_tracking=_limit_ad_tracking(loaded, event, user),
+        level=event.level,
     )
 
 
@@ -372,7 +379,7 @@ def _check(expect: Expect, result: Mapping[str, Any]) -> list[str]:
 
 def _deciding_reason(decision: Mapping[str, Any]) -> str:
     rule = decision.get("rule")
-    for reason in decision.get("reasons") or []:
+    for reason in decision.get("results") or []:
         if reason.get("rule") == rule:
             return str(reason.get("reason"))
     return "all rules passed" if rule == "permit" else "no reason recorded"

@@ -64,6 +64,17 @@ class UserProfile(BaseModel):
     """The device's limit-ad-tracking flag for this user's requests."""
 
 
+class DeviceProfile(BaseModel):
+    """Where a device listens: its household (and room). Default: a household of its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    household: str | None = Field(default=None, min_length=1)
+    """Devices naming the same household hear one home: the same sound on two of them is one
+    person heard twice (one answers); the same sound in two households is a broadcast."""
+    room: str | None = Field(default=None, min_length=1)
+
+
 class Event(BaseModel):
     """One thing that happens: someone speaks, the assistant asks, an Alexa intent, a decline."""
 
@@ -95,6 +106,8 @@ class Event(BaseModel):
     duration: float | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False)
     """How long the utterance lasted in seconds (at most an hour); default from its words."""
     limit_ad_tracking: bool | None = None
+    level: float | None = Field(default=None, allow_inf_nan=False)
+    """The capture's level as the device measured it (dBFS; higher is stronger)."""
     expect: Expect | None = None
 
     @model_validator(mode="after")
@@ -133,6 +146,8 @@ class Scenario(BaseModel):
     user: str | None = None
     """The default speaker for events that name none."""
     users: dict[str, UserProfile] = Field(default_factory=dict)
+    devices: dict[str, DeviceProfile] = Field(default_factory=dict)
+    """Device name -> its household and room; a device not listed is a household of its own."""
     events: list[Event] = Field(min_length=1)
 
     @model_validator(mode="after")

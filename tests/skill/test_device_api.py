@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from askfirst.core.devices import Device
 from askfirst.policy.config import load_policy
 from askfirst.skill.api.app import create_app
 from askfirst.skill.api.routes import device_for
@@ -138,9 +139,9 @@ def test_authentication(client: FlaskClient, header: str | None, status: int, co
 
 
 def test_token_names_the_device() -> None:
-    tokens = {DEVICE_TOKEN: DEVICE_ID, OTHER_TOKEN: "hall"}
-    assert device_for(f"Bearer {OTHER_TOKEN}", tokens) == "hall"
-    assert device_for(f"bearer  {DEVICE_TOKEN} ", tokens) == DEVICE_ID
+    tokens = {DEVICE_TOKEN: Device.alone(DEVICE_ID), OTHER_TOKEN: Device("hall", "flat-12")}
+    assert device_for(f"Bearer {OTHER_TOKEN}", tokens) == Device("hall", "flat-12")
+    assert device_for(f"bearer  {DEVICE_TOKEN} ", tokens).device_id == DEVICE_ID
     with pytest.raises(SkillError, match="not configured"):
         device_for(f"Bearer {DEVICE_TOKEN}x", tokens)
     with pytest.raises(SkillError) as caught:

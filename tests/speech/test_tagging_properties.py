@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from askfirst.core.capture import CaptureContext, Trigger
 from askfirst.core.tags import UtteranceTag
+from askfirst.core.text import fold
 from askfirst.core.windows import ListeningWindow, open_window, window_admits
-from askfirst.speech.locale import SpeechLocale, fold, load_locale
+from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.tagging import PROMPTING_REASONS, TagReason, TagResult, tag_utterance
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
