@@ -135,7 +135,7 @@ def test_a_turn_shows_its_rules_record_and_explanation(
     html = operator.get(f"/console/turns/{result['decision']['id']}", base_url=BASE).get_data(
         as_text=True
     )
-    for reason in result["decision"]["reasons"]:
+    for reason in result["decision"]["results"]:
         assert reason["rule"] in html
     assert "record " in html and " of " in html
     assert "only because you asked" in html  # policy.explain's words
