@@ -33,7 +33,7 @@ from askfirst.speech.broadcast import fingerprint, is_broadcast
 from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from askfirst.speech.transcriber import Transcript
-from askfirst.store.base import Store
+from askfirst.store.interface import Store
 from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
 from askfirst.turn.observer import TurnObserver
