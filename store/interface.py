@@ -37,6 +37,11 @@ class TurnTx(ABC):
         """The id of the decision already recorded for this utterance (a retried request)."""
 
     @abstractmethod
+    def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
+        """Take the device's window in this turn's transaction (as ``Store.take_window``): a
+        turn that rolls back leaves it open."""
+
+    @abstractmethod
     def open_window(self, window: ListeningWindow) -> None:
         """Open a listening window in this turn's transaction (as ``Store.put_window``)."""
 
@@ -81,6 +86,10 @@ class Store(ABC):
         self, *, fingerprint: str, around: datetime, seconds: float, exclude_device: str
     ) -> list[PeerCapture]:
         """Other devices that heard the same fingerprint within ``seconds`` of ``around``."""
+
+    @abstractmethod
+    def decision_for(self, utterance_id: str) -> str | None:
+        """The id of the decision recorded for this utterance, outside a turn (a read)."""
 
     @abstractmethod
     def get_decision(self, decision_id: str) -> Decision | None:

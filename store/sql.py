@@ -40,7 +40,7 @@ from askfirst.store.schema import (
     users,
     utterances,
 )
-from askfirst.store.turn import SqlTurn, read_user_state, write_consent
+from askfirst.store.turn import SqlTurn, decision_for, read_user_state, write_consent
 from askfirst.store.windows import check_window, put_window, take_window
 
 logger = logging.getLogger(__name__)
@@ -302,6 +302,11 @@ class SqlStore(Store):
         ]
 
     # -- decisions -------------------------------------------------------------------------
+
+    def decision_for(self, utterance_id: str) -> str | None:
+        _require_text(utterance_id, "utterance_id")
+        with self._read() as conn:
+            return decision_for(conn, utterance_id)
 
     def get_decision(self, decision_id: str) -> Decision | None:
         _require_text(decision_id, "decision_id")

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 from askfirst.core.capture import Trigger
 from askfirst.core.peers import PeerCapture
@@ -33,7 +32,7 @@ from askfirst.speech.broadcast import fingerprint, is_broadcast
 from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from askfirst.speech.transcriber import Transcript
-from askfirst.store.interface import Store
+from askfirst.store.interface import Store, TurnTx
 from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
 from askfirst.turn.observer import TurnObserver
@@ -135,6 +134,9 @@ class Pipeline:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spotted = turn.wake_word_verified
+        if turn.utterance_id is not None:
+            # A retry is refused before it notes anything (the turn's transaction checks again).
+            _refuse_retry(turn.utterance_id, self.store.decision_for(turn.utterance_id))
         heard_print = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
             heard_print = fingerprint(transcript.text, key=self._broadcast_key)
@@ -156,12 +158,14 @@ class Pipeline:
     # -- phase two -------------------------------------------------------------------------
 
     def decide(self, heard: Heard) -> TurnResult:
-        """Tag, detect and decide one heard utterance, and record the decision."""
+        """Tag, detect and decide one heard utterance, and record the decision.
+
+        The duplicate check, taking the device's follow-up window and recording happen in one
+        transaction: a refused retry (409) rolls back and leaves the window for the real
+        follow-up.
+        """
         turn = heard.turn
         capture = turn.capture
-        window = None
-        if capture.trigger is Trigger.FOLLOW_UP:
-            window = self.store.take_window(device_id=turn.device_id, now=capture.start)
         broadcast = False
         if heard.fingerprint is not None:
             seconds = self.config.broadcast_window_seconds
@@ -178,44 +182,52 @@ class Pipeline:
                 peers=peers,
                 window_seconds=seconds,
             )
-        tag = tag_utterance(
-            capture=capture,
-            text=heard.transcript.text,
-            locale=heard.locale,
-            window=window,
-            wake_word_spotted=heard.wake_word_spotted,
-            broadcast=broadcast,
-        )
-        utterance = Utterance(
-            id=heard.utterance_id,
-            text=heard.transcript.text,
-            locale=heard.locale.code,
-            tag=tag.tag,
-            tag_reasons=tag.reasons,
-            at=capture.start,
-            device_id=turn.device_id,
-            user_id=turn.user_id,
-            session_id=turn.session_id,
-        )
-        # Only a prompted utterance's words are ever read for meaning.
-        command: Command | None = None
-        question: Question | None = None
-        if utterance.tag is UtteranceTag.PROMPTED:
-            command = detect_command(text=utterance.text, locale=heard.locale.code)
-            if command is None:
-                question = detect_question(
-                    text=utterance.text,
-                    utterance_id=utterance.id,
-                    locale=heard.locale.code,
-                    catalog=self.policy.catalog,
-                )
-        decision = self._decide_and_record(
-            utterance=utterance,
-            question=question,
-            command=command,
-            provenance=Provenance(utterance.tag.value),
-            request=turn.request,
-        )
+        with self._turn(
+            user_id=turn.user_id, device_id=turn.device_id, session_id=turn.session_id
+        ) as tx:
+            _refuse_retry(heard.utterance_id, tx.decision_for(heard.utterance_id))
+            window = None
+            if capture.trigger is Trigger.FOLLOW_UP:
+                window = tx.take_window(device_id=turn.device_id, now=capture.start)
+            tag = tag_utterance(
+                capture=capture,
+                text=heard.transcript.text,
+                locale=heard.locale,
+                window=window,
+                wake_word_spotted=heard.wake_word_spotted,
+                broadcast=broadcast,
+            )
+            utterance = Utterance(
+                id=heard.utterance_id,
+                text=heard.transcript.text,
+                locale=heard.locale.code,
+                tag=tag.tag,
+                tag_reasons=tag.reasons,
+                at=capture.start,
+                device_id=turn.device_id,
+                user_id=turn.user_id,
+                session_id=turn.session_id,
+            )
+            # Only a prompted utterance's words are ever read for meaning.
+            command: Command | None = None
+            question: Question | None = None
+            if utterance.tag is UtteranceTag.PROMPTED:
+                command = detect_command(text=utterance.text, locale=heard.locale.code)
+                if command is None:
+                    question = detect_question(
+                        text=utterance.text,
+                        utterance_id=utterance.id,
+                        locale=heard.locale.code,
+                        catalog=self.policy.catalog,
+                    )
+            decision = self._decide_and_record(
+                tx,
+                utterance=utterance,
+                question=question,
+                command=command,
+                provenance=Provenance(utterance.tag.value),
+                request=turn.request,
+            )
         return self._observed(
             TurnResult(
                 utterance=utterance,
@@ -279,14 +291,19 @@ class Pipeline:
                 catalog=self.policy.catalog,
                 locale=intent.locale,
             )
-        decision = self._decide_and_record(
-            utterance=utterance,
-            question=question,
-            command=intent.command,
-            provenance=Provenance.ALEXA_INTENT,
-            request=intent.request,
-            asks_back=asks_back,
-        )
+        with self._turn(
+            user_id=intent.user_id, device_id=intent.device_id, session_id=intent.session_id
+        ) as tx:
+            _refuse_retry(utterance.id, tx.decision_for(utterance.id))
+            decision = self._decide_and_record(
+                tx,
+                utterance=utterance,
+                question=question,
+                command=intent.command,
+                provenance=Provenance.ALEXA_INTENT,
+                request=intent.request,
+                asks_back=asks_back,
+            )
         return self._observed(
             TurnResult(
                 utterance=utterance,
@@ -320,6 +337,7 @@ class Pipeline:
 
     def _decide_and_record(
         self,
+        tx: TurnTx,
         *,
         utterance: Utterance,
         question: Question | None,
@@ -336,40 +354,32 @@ class Pipeline:
                 detail="" if question is None else question.cue,
             ),
         )
-        with self._turn(utterance) as tx:
-            earlier = tx.decision_for(utterance.id)
-            if earlier is not None:
-                # A retry must not decide (or offer, or count against the caps) twice.
-                raise TurnError(
-                    f"utterance_id: expected an utterance not decided yet, got "
-                    f"{utterance.id!r}, already decided as {earlier!r}",
-                    code="duplicate_utterance",
-                    status=409,
-                )
-            if command is Command.OPT_OUT or command is Command.OPT_IN:
-                tx.set_opt_out(command is Command.OPT_OUT)
-            state = tx.user_state()
-            offer = propose_offer(question=question, policy=self.policy, user=state)
-            decision = decide(
-                decision_id=self._new_id(),
-                utterance=utterance,
-                question=question,
-                offer=offer,
-                evidence=evidence,
-                user=state,
-                request=request,
-                policy=self.policy,
-            )
-            tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
-            if asks_back is not None and asks_back(decision, question):
-                tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
+        if command is Command.OPT_OUT or command is Command.OPT_IN:
+            tx.set_opt_out(command is Command.OPT_OUT)
+        state = tx.user_state()
+        offer = propose_offer(question=question, policy=self.policy, user=state)
+        decision = decide(
+            decision_id=self._new_id(),
+            utterance=utterance,
+            question=question,
+            offer=offer,
+            evidence=evidence,
+            user=state,
+            request=request,
+            policy=self.policy,
+        )
+        tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        if asks_back is not None and asks_back(decision, question):
+            tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision
 
     @contextmanager
-    def _turn(self, utterance: Utterance) -> Iterator[Any]:
+    def _turn(
+        self, *, user_id: str | None, device_id: str, session_id: str | None
+    ) -> Iterator[TurnTx]:
         with self.store.turn(
-            user_id=self.user_key(user_id=utterance.user_id, device_id=utterance.device_id),
-            session_id=utterance.session_id,
+            user_id=self.user_key(user_id=user_id, device_id=device_id),
+            session_id=session_id,
             now=self._clock(),
         ) as tx:
             yield tx
@@ -427,3 +437,14 @@ class Pipeline:
 
     def get_decision(self, decision_id: str) -> Decision | None:
         return self.store.get_decision(decision_id)
+
+
+def _refuse_retry(utterance_id: str, earlier: str | None) -> None:
+    """A retry must not decide (or offer, or count against the caps, or take a window) twice."""
+    if earlier is not None:
+        raise TurnError(
+            f"utterance_id: expected an utterance not decided yet, got "
+            f"{utterance_id!r}, already decided as {earlier!r}",
+            code="duplicate_utterance",
+            status=409,
+        )
