@@ -85,6 +85,8 @@ decisions = Table(  # an index over the log's decision records, for caps and loo
     Column("has_offer", Boolean, nullable=False),
     Index("decisions_user_at", "user_id", "at"),
     Index("decisions_user_session", "user_id", "session_id"),
+    Index("decisions_utterance", "utterance_id"),
+    Index("decisions_at", "at"),
 )
 
 windows = Table(
@@ -160,7 +162,15 @@ def _v1(conn: Connection) -> None:
     conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1),)
+def _v2(conn: Connection) -> None:
+    """Index the duplicate check (``decisions.utterance_id``) and decision retention (``at``):
+    without them both scan the whole table inside the write lock."""
+    for index in decisions.indexes:
+        if index.name in ("decisions_utterance", "decisions_at"):
+            index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (2, _v2))
 """(version, step) in order; a step runs once, inside the same transaction as its version bump."""
 
 

@@ -13,6 +13,7 @@ from askfirst.speech.audio import Audio
 from askfirst.speech.locale import SpeechLocale
 from askfirst.speech.tagging import TagResult
 from askfirst.speech.transcriber import Transcript, Word
+from askfirst.turn.wire import TurnResultBody
 
 ALEXA_REQUEST = "alexa_request"
 """The tag reason of an Alexa IntentRequest: Alexa heard its wake word and routed the intent."""
@@ -31,6 +32,10 @@ class TurnInput:
     session_id: str | None = None
     request: RequestFacts = field(default_factory=RequestFacts)
     utterance_id: str | None = None
+    wake_word_verified: bool | None = None
+    """Text turns only: True when the device's own wake-word engine fired and cut the wake word
+    from the audio it transcribed (a Wyoming peer such as Home Assistant), so the text is read
+    as the words after it. Audio turns spot the wake word themselves; None: the text decides."""
 
     @property
     def household(self) -> str:
@@ -85,49 +90,20 @@ class TurnResult:
     def offer_permitted(self) -> bool:
         return self.decision.permit and self.decision.offer is not None
 
+    def body(self) -> TurnResultBody:
+        """The wire value of this turn (see ``askfirst.turn.wire``)."""
+        return TurnResultBody(
+            utterance_id=self.utterance.id,
+            transcript=self.transcript,
+            words=self.words,
+            tag=self.tag.tag,
+            tag_reasons=self.tag.reasons,
+            question=self.question,
+            command=self.command,
+            decision=self.decision,
+            offer=self.decision.offer if self.offer_permitted else None,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The device API's response body and the simulator's ``--json`` record."""
-        decision = self.decision
-        offer = decision.offer if self.offer_permitted else None
-        return {
-            "utterance_id": self.utterance.id,
-            "transcript": self.transcript,
-            "words": [
-                {"text": w.text, "start": w.start, "end": w.end, "conf": w.conf} for w in self.words
-            ],
-            "tag": self.tag.tag.value,
-            "tag_reasons": list(self.tag.reasons),
-            "question": None
-            if self.question is None
-            else {
-                "kind": self.question.kind.value,
-                "topic": self.question.topic,
-                "catalog_ids": list(self.question.catalog_ids),
-                "cue": self.question.cue,
-            },
-            "command": None if self.command is None else self.command.value,
-            "decision": {
-                "id": decision.id,
-                "permit": decision.permit,
-                "rule": decision.rule,
-                "reasons": [
-                    {"rule": r.rule, "verdict": r.verdict.value, "reason": r.reason}
-                    for r in decision.results
-                ],
-                "obligations": [{"code": o.code, "text": o.text} for o in decision.obligations],
-                "would_change": list(decision.would_change),
-                "evidence_ids": list(decision.evidence_ids),
-                "policy_hash": decision.policy_hash,
-                "candidate": None if decision.offer is None else decision.offer.id,
-            },
-            "offer": None
-            if offer is None
-            else {
-                "id": offer.id,
-                "title": offer.title,
-                "kind": offer.kind.value,
-                "disclosure": offer.disclosure,
-                "pitch": offer.pitch,
-                "product_id": offer.product_id,
-            },
-        }
+        return self.body().model_dump(mode="json")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from askfirst.core.capture import Trigger
+from askfirst.turn.wire import TurnResultBody
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -47,37 +50,16 @@ _COMMON_FIELDS: dict[str, Any] = {
     "utterance_id": {"type": "string"},
 }
 
-_TURN_RESULT = {
-    "type": "object",
-    "required": ["utterance_id", "transcript", "tag", "tag_reasons", "decision", "offer"],
-    "properties": {
-        "utterance_id": {"type": "string"},
-        "transcript": {"type": "string"},
-        "words": {"type": "array", "items": {"type": "object"}},
-        "tag": {"enum": ["prompted", "ambient"]},
-        "tag_reasons": {"type": "array", "items": {"type": "string"}},
-        "question": {"type": ["object", "null"]},
-        "command": {"type": ["string", "null"]},
-        "decision": {
-            "type": "object",
-            "required": ["id", "permit", "rule", "reasons", "obligations", "policy_hash"],
-            "properties": {
-                "id": {"type": "string"},
-                "permit": {"type": "boolean"},
-                "rule": {"type": "string"},
-                "reasons": {"type": "array", "items": {"type": "object"}},
-                "obligations": {"type": "array", "items": {"type": "object"}},
-                "would_change": {"type": "array", "items": {"type": "string"}},
-                "evidence_ids": {"type": "array", "items": {"type": "string"}},
-                "policy_hash": {"type": "string"},
-            },
-        },
-        "offer": {
-            "description": "Present only when the decision permits an offer.",
-            "type": ["object", "null"],
-        },
-    },
-}
+
+def _generated() -> dict[str, Any]:
+    """JSON schemas of the wire models, their shared parts hoisted into components."""
+    keyed, top = TypeAdapter.json_schemas(
+        [("TurnResult", "serialization", TypeAdapter(TurnResultBody))],
+        ref_template="#/components/schemas/{model}",
+    )
+    del keyed  # each one is a $ref into the hoisted definitions
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    return schemas
 
 
 def document() -> dict[str, Any]:
@@ -108,7 +90,7 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "Capture": _CAPTURE,
-                "TurnResult": _TURN_RESULT,
+                **_generated(),
             },
         },
         "paths": {
@@ -164,7 +146,7 @@ def document() -> dict[str, Any]:
                             "description": "The decision for this utterance",
                             "content": {
                                 "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/TurnResult"}
+                                    "schema": {"$ref": "#/components/schemas/TurnResultBody"}
                                 }
                             },
                         },

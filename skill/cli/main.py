@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "askfirst.skill.cli.audit",
     "askfirst.skill.cli.policy",
     "askfirst.skill.cli.skill",
+    "askfirst.skill.cli.wyoming",
 )
 """Each module has ``register(subparsers)``; its subcommands set ``func(args) -> int``."""
 

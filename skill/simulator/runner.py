@@ -379,7 +379,7 @@ def _check(expect: Expect, result: Mapping[str, Any]) -> list[str]:
 
 def _deciding_reason(decision: Mapping[str, Any]) -> str:
     rule = decision.get("rule")
-    for reason in decision.get("reasons") or []:
+    for reason in decision.get("results") or []:
         if reason.get("rule") == rule:
             return str(reason.get("reason"))
     return "all rules passed" if rule == "permit" else "no reason recorded"

@@ -115,7 +115,7 @@ def _event(outcome: Outcome, *, style: Style, verbose: bool) -> Iterator[str]:
     else:
         yield f"{pad}decision  " + style("no offer", "bold") + f" — {rule}: {_reason(decision)}"
     if verbose:
-        for item in decision.get("reasons") or []:
+        for item in decision.get("results") or []:
             yield style(f"{pad}  {item['rule']:<22} {item['verdict']:<7} {item['reason']}", "dim")
     for failure in outcome.failures:
         yield style(f"{pad}✗ {failure.split(': ', 1)[-1]}", "red")
@@ -136,7 +136,7 @@ def _question(result: dict[str, Any]) -> str:
 
 def _reason(decision: dict[str, Any]) -> str:
     rule = decision.get("rule")
-    for item in decision.get("reasons") or []:
+    for item in decision.get("results") or []:
         if item.get("rule") == rule:
             return str(item.get("reason"))
     return "no candidate offer"

@@ -214,7 +214,7 @@ def test_json_output_has_the_documented_fields(capsys: pytest.CaptureFixture[str
     assert offered["question"]["topic"] == "running shoes"
     assert offered["decision"]["permit"] is True and offered["decision"]["rule"] == "permit"
     assert {o["code"] for o in offered["decision"]["obligations"]} >= {"disclose"}
-    assert len(offered["decision"]["reasons"]) == 10
+    assert len(offered["decision"]["results"]) == 10
     assert offered["offer"]["id"] == "shoes-trailblazer"
     assert offered["offer"]["disclosure"] == "Sponsored by Trailblazer."
     asked = records[6]
