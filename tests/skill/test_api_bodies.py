@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import BaseModel
 
 from askfirst.skill.api.bodies import (
     MAX_ID_CHARS,
@@ -105,11 +106,12 @@ def test_an_audio_wake_word_capture_still_needs_its_times(client: FlaskClient) -
 def test_the_openapi_document_is_generated_from_the_models(client: FlaskClient) -> None:
     document = client.get("/openapi.json").get_json()
     schemas = document["components"]["schemas"]
-    for name, model in [
+    models: list[tuple[str, type[BaseModel]]] = [
         ("UtteranceBody", UtteranceBody),
         ("AssistantAskedBody", AssistantAskedBody),
         ("DeclinedBody", DeclinedBody),
-    ]:
+    ]
+    for name, model in models:
         assert schemas[name]["additionalProperties"] is False
         assert set(schemas[name]["properties"]) == set(model.model_fields)
     assert schemas["CaptureBody"]["additionalProperties"] is False
