@@ -12,6 +12,7 @@ from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store.chain import Checkpoint, VerifyReport
+from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 
 __all__ = ["Store", "TurnTx"]
 
@@ -97,6 +98,20 @@ class Store(ABC):
     @abstractmethod
     def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
         """The user's most recent decision that had an offer candidate (in the session if given)."""
+
+    @abstractmethod
+    def recent_turns(
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: int | None = None
+    ) -> TurnPage:
+        """Turns newest first (from their decision records), filtered; ``before`` is a seq."""
+
+    @abstractmethod
+    def decision_record(self, decision_id: str) -> DecisionRecord | None:
+        """A decision with its audit record and chain position; None when unknown."""
+
+    @abstractmethod
+    def log_summary(self) -> LogSummary:
+        """Counts over the audit log: records, decisions, erased payloads, erasures, purges."""
 
     @abstractmethod
     def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:

@@ -13,6 +13,7 @@ exactly the server's code path. The order of the steps is the privacy argument:
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,8 +35,11 @@ from askfirst.speech.transcriber import Transcript
 from askfirst.store.interface import Store, TurnTx
 from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
+from askfirst.turn.observer import TurnObserver
 from askfirst.turn.transcribers import TranscriberSet
 from askfirst.turn.values import ALEXA_REQUEST, Heard, IntentInput, TurnInput, TurnResult
+
+logger = logging.getLogger(__name__)
 
 _HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
 """Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
@@ -76,6 +80,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         new_id: Callable[[], str] = _new_id,
+        observer: TurnObserver | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
@@ -85,6 +90,8 @@ class Pipeline:
         self._sleep = sleep
         self._new_id = new_id
         self._broadcast_key = config.broadcast_key
+        self.observer = observer
+        """Told of every decided turn and transcription (metrics, logs); None for nobody."""
 
     @property
     def ready(self) -> bool:
@@ -115,7 +122,9 @@ class Pipeline:
         spotted: bool | None = None
         if turn.audio is not None:
             transcriber = self.transcribers.for_locale(locale.code)
+            started = time.perf_counter()
             transcript = transcriber.transcribe(turn.audio)
+            self._observe_transcription(locale.code, turn.audio.duration, started)
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spot = transcriber.spot(
                     turn.audio, phrases=locale.spotting_phrases, seconds=locale.spot_seconds
@@ -219,14 +228,16 @@ class Pipeline:
                 provenance=Provenance(utterance.tag.value),
                 request=turn.request,
             )
-        return TurnResult(
-            utterance=utterance,
-            transcript=heard.transcript.text,
-            words=heard.transcript.words,
-            tag=tag,
-            question=question,
-            command=command,
-            decision=decision,
+        return self._observed(
+            TurnResult(
+                utterance=utterance,
+                transcript=heard.transcript.text,
+                words=heard.transcript.words,
+                tag=tag,
+                question=question,
+                command=command,
+                decision=decision,
+            )
         )
 
     def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
@@ -293,15 +304,36 @@ class Pipeline:
                 request=intent.request,
                 asks_back=asks_back,
             )
-        return TurnResult(
-            utterance=utterance,
-            transcript=text,
-            words=(),
-            tag=tag,
-            question=question,
-            command=intent.command,
-            decision=decision,
+        return self._observed(
+            TurnResult(
+                utterance=utterance,
+                transcript=text,
+                words=(),
+                tag=tag,
+                question=question,
+                command=intent.command,
+                decision=decision,
+            )
         )
+
+    def _observed(self, result: TurnResult) -> TurnResult:
+        """Tell the observer of a decided turn; its failure is logged, never the turn's."""
+        if self.observer is not None:
+            try:
+                self.observer.turn_decided(result)
+            except Exception:  # watching must never change what was decided
+                logger.exception("turn observer failed on decision %s", result.decision.id)
+        return result
+
+    def _observe_transcription(self, locale: str, audio_seconds: float, started: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.transcribed(
+                locale=locale, audio_seconds=audio_seconds, seconds=time.perf_counter() - started
+            )
+        except Exception:  # watching must never fail a transcription
+            logger.exception("turn observer failed on a %s transcription", locale)
 
     def _decide_and_record(
         self,
