@@ -12,6 +12,7 @@ from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store.chain import Checkpoint, VerifyReport
+from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 
 __all__ = ["Store", "TurnTx"]
 
@@ -34,6 +35,11 @@ class TurnTx(ABC):
     @abstractmethod
     def decision_for(self, utterance_id: str) -> str | None:
         """The id of the decision already recorded for this utterance (a retried request)."""
+
+    @abstractmethod
+    def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
+        """Take the device's window in this turn's transaction (as ``Store.take_window``): a
+        turn that rolls back leaves it open."""
 
     @abstractmethod
     def open_window(self, window: ListeningWindow) -> None:
@@ -82,12 +88,30 @@ class Store(ABC):
         """Other devices that heard the same fingerprint within ``seconds`` of ``around``."""
 
     @abstractmethod
+    def decision_for(self, utterance_id: str) -> str | None:
+        """The id of the decision recorded for this utterance, outside a turn (a read)."""
+
+    @abstractmethod
     def get_decision(self, decision_id: str) -> Decision | None:
         """The logged decision, or None when unknown or erased."""
 
     @abstractmethod
     def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
         """The user's most recent decision that had an offer candidate (in the session if given)."""
+
+    @abstractmethod
+    def recent_turns(
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: int | None = None
+    ) -> TurnPage:
+        """Turns newest first (from their decision records), filtered; ``before`` is a seq."""
+
+    @abstractmethod
+    def decision_record(self, decision_id: str) -> DecisionRecord | None:
+        """A decision with its audit record and chain position; None when unknown."""
+
+    @abstractmethod
+    def log_summary(self) -> LogSummary:
+        """Counts over the audit log: records, decisions, erased payloads, erasures, purges."""
 
     @abstractmethod
     def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
-from askfirst.store import audit
+from askfirst.store import audit, queries
 from askfirst.store.audit import Appended
 from askfirst.store.chain import Checkpoint, VerifyReport
 from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
@@ -27,6 +27,7 @@ from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
 from askfirst.store.limits import check_size
+from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.schema import (
     audit_log,
     db_time,
@@ -39,7 +40,7 @@ from askfirst.store.schema import (
     users,
     utterances,
 )
-from askfirst.store.turn import SqlTurn, read_user_state, write_consent
+from askfirst.store.turn import SqlTurn, decision_for, read_user_state, write_consent
 from askfirst.store.windows import check_window, put_window, take_window
 
 logger = logging.getLogger(__name__)
@@ -302,6 +303,11 @@ class SqlStore(Store):
 
     # -- decisions -------------------------------------------------------------------------
 
+    def decision_for(self, utterance_id: str) -> str | None:
+        _require_text(utterance_id, "utterance_id")
+        with self._read() as conn:
+            return decision_for(conn, utterance_id)
+
     def get_decision(self, decision_id: str) -> Decision | None:
         _require_text(decision_id, "decision_id")
         with self._read() as conn:
@@ -325,6 +331,25 @@ class SqlStore(Store):
         _require_text(user_id, "user_id")
         with self._read() as conn:
             return read_user_state(conn, user_id=user_id, session_id=session_id, now=now)
+
+    # -- reading the log -------------------------------------------------------------------
+
+    def recent_turns(
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: int | None = None
+    ) -> TurnPage:
+        with self._read() as conn:
+            return queries.recent_turns(
+                conn, where=where or TurnFilter(), limit=limit, before=before
+            )
+
+    def decision_record(self, decision_id: str) -> DecisionRecord | None:
+        _require_text(decision_id, "decision_id")
+        with self._read() as conn:
+            return queries.decision_record(conn, decision_id)
+
+    def log_summary(self) -> LogSummary:
+        with self._read() as conn:
+            return queries.log_summary(conn)
 
     # -- audit -----------------------------------------------------------------------------
 

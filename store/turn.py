@@ -30,7 +30,7 @@ from askfirst.store.limits import (
 )
 from askfirst.store.schema import db_time, decisions
 from askfirst.store.statements import Sql, run
-from askfirst.store.windows import put_window
+from askfirst.store.windows import put_window, take_window
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +112,14 @@ class SqlTurn(TurnTx):
 
     def decision_for(self, utterance_id: str) -> str | None:
         self._check_open()
-        check_size(utterance_id, "utterance_id")
         with db_errors("looking up an earlier decision"):
-            row = self._conn.execute(
-                select(decisions.c.id).where(decisions.c.utterance_id == utterance_id).limit(1)
-            ).first()
-        return None if row is None else str(row[0])
+            return decision_for(self._conn, utterance_id)
+
+    def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
+        self._check_open()
+        check_size(device_id, "device_id")
+        with db_errors("taking a listening window"):
+            return take_window(self._conn, device_id=device_id, now=now)
 
     def open_window(self, window: ListeningWindow) -> None:
         self._check_open()
@@ -139,6 +141,15 @@ class SqlTurn(TurnTx):
                 "expected to be used inside its 'with store.turn(...)' block, got a "
                 "turn that has already committed or rolled back"
             )
+
+
+def decision_for(conn: Connection, utterance_id: str) -> str | None:
+    """The decision recorded for ``utterance_id`` (an index look-up), if any."""
+    check_size(utterance_id, "utterance_id")
+    row = conn.execute(
+        select(decisions.c.id).where(decisions.c.utterance_id == utterance_id).limit(1)
+    ).first()
+    return None if row is None else str(row[0])
 
 
 def check_recordable(utterance: Utterance, decision: Decision) -> None:

@@ -13,12 +13,12 @@ exactly the server's code path. The order of the steps is the privacy argument:
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 from askfirst.core.capture import Trigger
 from askfirst.core.peers import PeerCapture
@@ -32,11 +32,14 @@ from askfirst.speech.broadcast import fingerprint, is_broadcast
 from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from askfirst.speech.transcriber import Transcript
-from askfirst.store.interface import Store
+from askfirst.store.interface import Store, TurnTx
 from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
+from askfirst.turn.observer import TurnObserver
 from askfirst.turn.transcribers import TranscriberSet
 from askfirst.turn.values import ALEXA_REQUEST, Heard, IntentInput, TurnInput, TurnResult
+
+logger = logging.getLogger(__name__)
 
 _HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
 """Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
@@ -77,6 +80,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         new_id: Callable[[], str] = _new_id,
+        observer: TurnObserver | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
@@ -86,6 +90,8 @@ class Pipeline:
         self._sleep = sleep
         self._new_id = new_id
         self._broadcast_key = config.broadcast_key
+        self.observer = observer
+        """Told of every decided turn and transcription (metrics, logs); None for nobody."""
 
     @property
     def ready(self) -> bool:
@@ -116,7 +122,9 @@ class Pipeline:
         spotted: bool | None = None
         if turn.audio is not None:
             transcriber = self.transcribers.for_locale(locale.code)
+            started = time.perf_counter()
             transcript = transcriber.transcribe(turn.audio)
+            self._observe_transcription(locale.code, turn.audio.duration, started)
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spot = transcriber.spot(
                     turn.audio, phrases=locale.spotting_phrases, seconds=locale.spot_seconds
@@ -126,6 +134,9 @@ class Pipeline:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spotted = turn.wake_word_verified
+        if turn.utterance_id is not None:
+            # A retry is refused before it notes anything (the turn's transaction checks again).
+            _refuse_retry(turn.utterance_id, self.store.decision_for(turn.utterance_id))
         heard_print = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
             heard_print = fingerprint(transcript.text, key=self._broadcast_key)
@@ -147,12 +158,14 @@ class Pipeline:
     # -- phase two -------------------------------------------------------------------------
 
     def decide(self, heard: Heard) -> TurnResult:
-        """Tag, detect and decide one heard utterance, and record the decision."""
+        """Tag, detect and decide one heard utterance, and record the decision.
+
+        The duplicate check, taking the device's follow-up window and recording happen in one
+        transaction: a refused retry (409) rolls back and leaves the window for the real
+        follow-up.
+        """
         turn = heard.turn
         capture = turn.capture
-        window = None
-        if capture.trigger is Trigger.FOLLOW_UP:
-            window = self.store.take_window(device_id=turn.device_id, now=capture.start)
         broadcast = False
         if heard.fingerprint is not None:
             seconds = self.config.broadcast_window_seconds
@@ -169,52 +182,62 @@ class Pipeline:
                 peers=peers,
                 window_seconds=seconds,
             )
-        tag = tag_utterance(
-            capture=capture,
-            text=heard.transcript.text,
-            locale=heard.locale,
-            window=window,
-            wake_word_spotted=heard.wake_word_spotted,
-            broadcast=broadcast,
-        )
-        utterance = Utterance(
-            id=heard.utterance_id,
-            text=heard.transcript.text,
-            locale=heard.locale.code,
-            tag=tag.tag,
-            tag_reasons=tag.reasons,
-            at=capture.start,
-            device_id=turn.device_id,
-            user_id=turn.user_id,
-            session_id=turn.session_id,
-        )
-        # Only a prompted utterance's words are ever read for meaning.
-        command: Command | None = None
-        question: Question | None = None
-        if utterance.tag is UtteranceTag.PROMPTED:
-            command = detect_command(text=utterance.text, locale=heard.locale.code)
-            if command is None:
-                question = detect_question(
-                    text=utterance.text,
-                    utterance_id=utterance.id,
-                    locale=heard.locale.code,
-                    catalog=self.policy.catalog,
-                )
-        decision = self._decide_and_record(
-            utterance=utterance,
-            question=question,
-            command=command,
-            provenance=Provenance(utterance.tag.value),
-            request=turn.request,
-        )
-        return TurnResult(
-            utterance=utterance,
-            transcript=heard.transcript.text,
-            words=heard.transcript.words,
-            tag=tag,
-            question=question,
-            command=command,
-            decision=decision,
+        with self._turn(
+            user_id=turn.user_id, device_id=turn.device_id, session_id=turn.session_id
+        ) as tx:
+            _refuse_retry(heard.utterance_id, tx.decision_for(heard.utterance_id))
+            window = None
+            if capture.trigger is Trigger.FOLLOW_UP:
+                window = tx.take_window(device_id=turn.device_id, now=capture.start)
+            tag = tag_utterance(
+                capture=capture,
+                text=heard.transcript.text,
+                locale=heard.locale,
+                window=window,
+                wake_word_spotted=heard.wake_word_spotted,
+                broadcast=broadcast,
+            )
+            utterance = Utterance(
+                id=heard.utterance_id,
+                text=heard.transcript.text,
+                locale=heard.locale.code,
+                tag=tag.tag,
+                tag_reasons=tag.reasons,
+                at=capture.start,
+                device_id=turn.device_id,
+                user_id=turn.user_id,
+                session_id=turn.session_id,
+            )
+            # Only a prompted utterance's words are ever read for meaning.
+            command: Command | None = None
+            question: Question | None = None
+            if utterance.tag is UtteranceTag.PROMPTED:
+                command = detect_command(text=utterance.text, locale=heard.locale.code)
+                if command is None:
+                    question = detect_question(
+                        text=utterance.text,
+                        utterance_id=utterance.id,
+                        locale=heard.locale.code,
+                        catalog=self.policy.catalog,
+                    )
+            decision = self._decide_and_record(
+                tx,
+                utterance=utterance,
+                question=question,
+                command=command,
+                provenance=Provenance(utterance.tag.value),
+                request=turn.request,
+            )
+        return self._observed(
+            TurnResult(
+                utterance=utterance,
+                transcript=heard.transcript.text,
+                words=heard.transcript.words,
+                tag=tag,
+                question=question,
+                command=command,
+                decision=decision,
+            )
         )
 
     def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
@@ -268,26 +291,53 @@ class Pipeline:
                 catalog=self.policy.catalog,
                 locale=intent.locale,
             )
-        decision = self._decide_and_record(
-            utterance=utterance,
-            question=question,
-            command=intent.command,
-            provenance=Provenance.ALEXA_INTENT,
-            request=intent.request,
-            asks_back=asks_back,
+        with self._turn(
+            user_id=intent.user_id, device_id=intent.device_id, session_id=intent.session_id
+        ) as tx:
+            _refuse_retry(utterance.id, tx.decision_for(utterance.id))
+            decision = self._decide_and_record(
+                tx,
+                utterance=utterance,
+                question=question,
+                command=intent.command,
+                provenance=Provenance.ALEXA_INTENT,
+                request=intent.request,
+                asks_back=asks_back,
+            )
+        return self._observed(
+            TurnResult(
+                utterance=utterance,
+                transcript=text,
+                words=(),
+                tag=tag,
+                question=question,
+                command=intent.command,
+                decision=decision,
+            )
         )
-        return TurnResult(
-            utterance=utterance,
-            transcript=text,
-            words=(),
-            tag=tag,
-            question=question,
-            command=intent.command,
-            decision=decision,
-        )
+
+    def _observed(self, result: TurnResult) -> TurnResult:
+        """Tell the observer of a decided turn; its failure is logged, never the turn's."""
+        if self.observer is not None:
+            try:
+                self.observer.turn_decided(result)
+            except Exception:  # watching must never change what was decided
+                logger.exception("turn observer failed on decision %s", result.decision.id)
+        return result
+
+    def _observe_transcription(self, locale: str, audio_seconds: float, started: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.transcribed(
+                locale=locale, audio_seconds=audio_seconds, seconds=time.perf_counter() - started
+            )
+        except Exception:  # watching must never fail a transcription
+            logger.exception("turn observer failed on a %s transcription", locale)
 
     def _decide_and_record(
         self,
+        tx: TurnTx,
         *,
         utterance: Utterance,
         question: Question | None,
@@ -304,40 +354,32 @@ class Pipeline:
                 detail="" if question is None else question.cue,
             ),
         )
-        with self._turn(utterance) as tx:
-            earlier = tx.decision_for(utterance.id)
-            if earlier is not None:
-                # A retry must not decide (or offer, or count against the caps) twice.
-                raise TurnError(
-                    f"utterance_id: expected an utterance not decided yet, got "
-                    f"{utterance.id!r}, already decided as {earlier!r}",
-                    code="duplicate_utterance",
-                    status=409,
-                )
-            if command is Command.OPT_OUT or command is Command.OPT_IN:
-                tx.set_opt_out(command is Command.OPT_OUT)
-            state = tx.user_state()
-            offer = propose_offer(question=question, policy=self.policy, user=state)
-            decision = decide(
-                decision_id=self._new_id(),
-                utterance=utterance,
-                question=question,
-                offer=offer,
-                evidence=evidence,
-                user=state,
-                request=request,
-                policy=self.policy,
-            )
-            tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
-            if asks_back is not None and asks_back(decision, question):
-                tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
+        if command is Command.OPT_OUT or command is Command.OPT_IN:
+            tx.set_opt_out(command is Command.OPT_OUT)
+        state = tx.user_state()
+        offer = propose_offer(question=question, policy=self.policy, user=state)
+        decision = decide(
+            decision_id=self._new_id(),
+            utterance=utterance,
+            question=question,
+            offer=offer,
+            evidence=evidence,
+            user=state,
+            request=request,
+            policy=self.policy,
+        )
+        tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        if asks_back is not None and asks_back(decision, question):
+            tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision
 
     @contextmanager
-    def _turn(self, utterance: Utterance) -> Iterator[Any]:
+    def _turn(
+        self, *, user_id: str | None, device_id: str, session_id: str | None
+    ) -> Iterator[TurnTx]:
         with self.store.turn(
-            user_id=self.user_key(user_id=utterance.user_id, device_id=utterance.device_id),
-            session_id=utterance.session_id,
+            user_id=self.user_key(user_id=user_id, device_id=device_id),
+            session_id=session_id,
             now=self._clock(),
         ) as tx:
             yield tx
@@ -395,3 +437,14 @@ class Pipeline:
 
     def get_decision(self, decision_id: str) -> Decision | None:
         return self.store.get_decision(decision_id)
+
+
+def _refuse_retry(utterance_id: str, earlier: str | None) -> None:
+    """A retry must not decide (or offer, or count against the caps, or take a window) twice."""
+    if earlier is not None:
+        raise TurnError(
+            f"utterance_id: expected an utterance not decided yet, got "
+            f"{utterance_id!r}, already decided as {earlier!r}",
+            code="duplicate_utterance",
+            status=409,
+        )
