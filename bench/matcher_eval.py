@@ -101,7 +101,7 @@ def edited(text: str, rng: random.Random, vocabulary: Sequence[str]) -> list[str
     return [
         " ".join(words[:i] + words[i + 1 :]),
         " ".join([*words[:i], rng.choice(vocabulary), *words[i:]]),
-        " ".join([*words[:i], rng.choice(vocabulary), *words[i + 1:]]),
+        " ".join([*words[:i], rng.choice(vocabulary), *words[i + 1 :]]),
     ]
 
 

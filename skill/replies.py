@@ -158,6 +158,17 @@ def purchase_error() -> Reply:
     )
 
 
+def not_for_me() -> Reply:
+    """A voice stack's conversation turn that is not about products or offers consent.
+
+    Home Assistant speaks this as a failure and passes the turn to no other agent, so it says
+    what askfirst is for rather than nothing."""
+    return Reply(
+        "Sorry, I can only help with questions about products and deals, "
+        "like: what coffee do you recommend."
+    )
+
+
 def apology() -> Reply:
     """Said when something inside the skill failed; never carries an offer."""
     return Reply("Sorry, something went wrong on my side. Please try again in a moment.")

@@ -11,16 +11,51 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from askfirst.core.capture import Trigger
 from askfirst.core.devices import Device
 from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from askfirst.skill.errors import SkillError
 from askfirst.turn.config import TurnConfig
+
+MIN_CONSOLE_TOKEN = 16
+"""The shortest operator token the console accepts (a guessable token is no lock)."""
+
+
+SECRET_FIELDS = frozenset({"console_tokens", "console_secret", "broadcast_key", "device_tokens"})
+"""Settings whose values an error message never repeats."""
 
 
 class SettingsError(SkillError):
     """A setting that is missing or malformed; the message names the setting."""
 
     code = "bad_settings"
+
+
+class WyomingListener(BaseModel):
+    """Who is behind one ``askfirst wyoming --uri``: the identity of turns with no better one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
+    """The home it listens in (default: a household of one, named by the device id)."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
+    trigger: Trigger = Trigger.WAKE_WORD
+    """The trigger of a turn whose peer said nothing about it (Home Assistant never does)."""
+    wake_word_removed: bool = True
+    """The peer's wake-word engine verified the wake word and cut it from the audio, as Home
+    Assistant and wyoming-satellite do; the transcript is then read as the words after it."""
+
+
+class WyomingDevice(BaseModel):
+    """An askfirst device for one Home Assistant ``device_id`` or satellite entity id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=256)
+    household: str | None = Field(default=None, min_length=1, max_length=256)
+    """Default: the household of the listener the turn arrived on."""
+    room: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class DeviceEntry(BaseModel):
@@ -84,13 +119,34 @@ class Settings(BaseSettings):
     broadcast_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
     """HMAC key for broadcast fingerprints; set the same value on every instance."""
     retention_days: int = Field(default=30, ge=1)
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics`` (``ASKFIRST_METRICS=false`` turns it off)."""
+    console_tokens: list[SecretStr] = Field(default_factory=list)
+    """Operator tokens for the console at ``/console`` (a JSON list); empty: no console."""
+    console_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
+    """Key signing console session cookies; set the same value on every instance."""
     default_locale: str = "en-US"
+    wyoming_listeners: dict[str, WyomingListener] = Field(default_factory=dict)
+    """``askfirst wyoming`` URI -> the device (and household) its unidentified turns belong to."""
+    wyoming_devices: dict[str, WyomingDevice] = Field(default_factory=dict)
+    """Home Assistant ``device_id`` or satellite entity id -> askfirst device and household."""
 
     @field_validator("store_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
             raise ValueError(f"expected a sqlite:/// or postgresql:// URL, got {value!r}")
+        return value
+
+    @field_validator("console_tokens")
+    @classmethod
+    def _long_tokens(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for index, token in enumerate(value):
+            if len(token.get_secret_value()) < MIN_CONSOLE_TOKEN:
+                raise ValueError(
+                    f"console token {index}: expected at least {MIN_CONSOLE_TOKEN} characters, "
+                    f"got {len(token.get_secret_value())}"
+                )
         return value
 
     def turn_config(self) -> TurnConfig:
@@ -123,8 +179,10 @@ def _describe(error: ValidationError, source: str) -> str:
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(settings)"
-        env = f"ASKFIRST_{field.split('.')[0].upper()}"
-        problems.append(f"{field} (env {env}): {item['msg']}, got {item.get('input')!r}")
+        name = field.split(".")[0]
+        env = f"ASKFIRST_{name.upper()}"
+        got = "(hidden)" if name in SECRET_FIELDS else repr(item.get("input"))
+        problems.append(f"{field} (env {env}): {item['msg']}, got {got}")
     return f"{source}: " + "; ".join(problems)
 
 

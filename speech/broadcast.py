@@ -18,6 +18,8 @@ their transcripts do. This module is pure: the store keeps the peers, the turn a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
 from collections.abc import Sequence
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING
 from askfirst.core.capture import CaptureContextError, require_aware
 from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
+from askfirst.core.text import normalise
 from askfirst.speech import shingles
 from askfirst.speech.shingles import TextFingerprint
 
@@ -86,6 +89,16 @@ class Prints:
             audio = AcousticFingerprint.from_bytes(audio_print)
         text = TextFingerprint.from_bytes(text_print) if text_print else None
         return cls(text=text, audio=audio)
+
+
+def fingerprint(text: str, *, key: bytes) -> str:
+    """HMAC-SHA256 (hex) of the normalised transcript: an exact lookup key for one transcript
+    (the Wyoming edge finds the capture facts of a transcript it just produced by it). Two
+    devices' transcripts of one sound differ; compare those with :func:`same_sound`."""
+    if not isinstance(text, str):
+        raise CaptureContextError(f"text: expected a string, got {type(text).__name__!r}")
+    shingles.check_key(key)
+    return hmac.new(key, normalise(text).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def same_sound(a: Prints, b: Prints) -> bool:

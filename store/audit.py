@@ -21,6 +21,7 @@ from askfirst.store.chain import (
     link_hash,
 )
 from askfirst.store.errors import BadValueError
+from askfirst.store.limits import MAX_PAYLOAD_BYTES, check_size
 from askfirst.store.schema import audit_log, chain_head, decisions
 from askfirst.store.statements import Sql, run
 
@@ -75,8 +76,10 @@ def entry(
     rule: str | None = None,
     policy_hash: str | None = None,
 ) -> Entry:
-    """Serialise and digest ``payload`` (pure; do it before taking locks)."""
+    """Serialise and digest ``payload`` (pure; do it before taking locks); FieldTooLarge when
+    the payload is over ``MAX_PAYLOAD_BYTES``."""
     body = canonical(payload)
+    check_size(body, f"the {kind!r} audit record", MAX_PAYLOAD_BYTES)
     return Entry(
         kind=kind,
         at=at,

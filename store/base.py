@@ -1,20 +1,15 @@
-"""The Store interface: consent, caps, listening windows, broadcast registry and audit log."""
+"""Opening a store: ``open_store`` and the names callers need (the Store interface, its errors)."""
 
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
 
-from askfirst.core.media import KnownMedia
-from askfirst.core.peers import PeerCapture
-from askfirst.core.windows import ListeningWindow
-from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store.chain import Checkpoint, VerifyReport
 from askfirst.store.errors import AmbientTextRefused, StoreError, StoreUnavailable
+from askfirst.store.interface import Store, TurnTx
+from askfirst.store.sql import DEFAULT_DECISION_RETENTION, SqlStore
 
 __all__ = [
     "AmbientTextRefused",
@@ -33,129 +28,6 @@ DEFAULT_RETENTION = timedelta(days=30)
 """How long prompted transcripts are kept before ``purge_expired`` removes them."""
 
 
-class TurnTx(ABC):
-    """One turn's transaction: holds the user's lock until it commits or rolls back."""
-
-    @abstractmethod
-    def user_state(self) -> UserState:
-        """The user's consent and cap counters as of now (inside the lock)."""
-
-    @abstractmethod
-    def record(self, *, utterance: Utterance, decision: Decision, consent: UserState) -> None:
-        """Write the utterance, the decision and its audit record; ambient text is refused."""
-
-    @abstractmethod
-    def set_opt_out(self, opted_out: bool) -> None:
-        """Opt the user out of (or back into) offers; audited."""
-
-    @abstractmethod
-    def decision_for(self, utterance_id: str) -> str | None:
-        """The id of the decision already recorded for this utterance (a retried request)."""
-
-    @abstractmethod
-    def open_window(self, window: ListeningWindow) -> None:
-        """Open a listening window in this turn's transaction (as ``Store.put_window``)."""
-
-
-class Store(ABC):
-    """Persistent state shared by every server instance, and the tamper-evident audit log."""
-
-    @abstractmethod
-    def turn(
-        self, *, user_id: str, session_id: str | None, now: datetime
-    ) -> AbstractContextManager[TurnTx]:
-        """One transaction serialised per user; leaving the block commits, an error rolls back."""
-
-    @abstractmethod
-    def record_declined(
-        self, *, user_id: str, offer_id: str, decision_id: str | None, now: datetime
-    ) -> None:
-        """The user declined an offer; it is not offered to them again. Audited."""
-
-    @abstractmethod
-    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
-        """Mark the user as a child profile (no offers). Audited."""
-
-    @abstractmethod
-    def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:
-        """Opt the user out of (or back into) offers outside a turn. Audited."""
-
-    @abstractmethod
-    def put_window(self, window: ListeningWindow) -> None:
-        """Open a listening window for its device, replacing any open one."""
-
-    @abstractmethod
-    def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
-        """Remove and return the device's window (single use), even when it has expired."""
-
-    @abstractmethod
-    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> PeerCapture:
-        """Register a capture's keyed prints (never text) for ``keep_seconds``; return it with
-        its report order (``seq``). A second report of the same device and utterance id is
-        not registered again: the first one is returned."""
-
-    @abstractmethod
-    def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
-        """Other devices' captures that started within ``seconds`` of ``around``."""
-
-    @abstractmethod
-    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
-        """This device's capture was answered: its household peers must not answer it too."""
-
-    @abstractmethod
-    def add_media(self, media: KnownMedia) -> None:
-        """Register a known advert or programme (its fingerprints only)."""
-
-    @abstractmethod
-    def known_media(self) -> list[KnownMedia]:
-        """Every registered medium, oldest first."""
-
-    @abstractmethod
-    def remove_media(self, media_id: str) -> bool:
-        """Forget a registered medium; False when there was none with that id."""
-
-    @abstractmethod
-    def get_decision(self, decision_id: str) -> Decision | None:
-        """The logged decision, or None when unknown or erased."""
-
-    @abstractmethod
-    def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
-        """The user's most recent decision that had an offer candidate (in the session if given)."""
-
-    @abstractmethod
-    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
-        """Check the whole chain, and against the checkpoint file when there is one."""
-
-    @abstractmethod
-    def audit_checkpoint(self, path: Path) -> Checkpoint:
-        """Write the current head and count to ``path`` atomically."""
-
-    @abstractmethod
-    def audit_export(self, out: TextIO) -> int:
-        """Write the log as JSON Lines; returns the number of records."""
-
-    @abstractmethod
-    def forget_user(self, user_id: str) -> int:
-        """Erase the user's transcripts and personal data everywhere; the chain still verifies."""
-
-    @abstractmethod
-    def purge_expired(self, now: datetime, retention: timedelta | None = None) -> int:
-        """Remove transcripts past their retention; returns how many.
-
-        Without ``retention``, by the expiry fixed when each was written (the store's retention
-        then); with it, every utterance spoken before ``now - retention``. The chain still
-        verifies; raises BadValueError for a retention that is not above zero.
-        """
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release connections."""
-
-    @abstractmethod
-    def ping(self) -> bool:
-        """Whether the database answers."""
-
-
 def open_store(
     url: str,
     *,
@@ -164,6 +36,7 @@ def open_store(
     retention: timedelta = DEFAULT_RETENTION,
     lock_timeout: float = 5.0,
     lazy: bool = False,
+    decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
 ) -> Store:
     """Open ("sqlite:///FILE" or "postgresql://...") and migrate the schema.
 
@@ -173,12 +46,13 @@ def open_store(
     or an OS crash (the audit chain stays valid, it only ends earlier).
 
     Raises StoreUnavailable when the database cannot be reached, BadValueError for a bad URL.
+    ``decision_retention`` is how long ``purge_expired`` keeps a decision in the index that caps
+    and duplicate checks read (at least two days; the audit record itself stays).
+
     With ``lazy=True`` an unreachable database is not an error yet: the store connects and
     migrates on first use, and every use fails closed with StoreUnavailable until it can (a
     server then starts and answers 503 instead of failing to boot).
     """
-    from askfirst.store.sql import SqlStore  # the implementation imports this module
-
     return SqlStore(
         url,
         checkpoint_path=checkpoint_path,
@@ -186,4 +60,5 @@ def open_store(
         retention=retention,
         lock_timeout=lock_timeout,
         lazy=lazy,
+        decision_retention=decision_retention,
     )

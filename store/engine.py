@@ -102,6 +102,9 @@ def _sqlite_engine(target: URL, *, lock_timeout: float, synchronous: str) -> Eng
         try:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
+            # Deleted rows (a forgotten user's transcripts) are overwritten with zeros, not left
+            # in free pages; ``SqlStore.forget_user`` also checkpoints the WAL that held them.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.execute(f"PRAGMA busy_timeout={max(1, int(lock_timeout * 1000))}")
         finally:
             cur.close()

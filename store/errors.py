@@ -49,3 +49,17 @@ class BadValueError(StoreError):
     """A value handed to the store or read back from it is not of the expected shape."""
 
     code = "bad_value"
+
+
+class FieldTooLarge(BadValueError):  # noqa: N818 - pairs with AmbientTextRefused
+    """A value longer than the store keeps (see ``store.limits``); nothing was written.
+
+    The HTTP edge answers it with 422; ``field`` and ``limit`` say which field and how much fits.
+    """
+
+    code = "field_too_large"
+
+    def __init__(self, message: str, *, field: str, limit: int) -> None:
+        super().__init__(message)
+        self.field = field
+        self.limit = limit

@@ -87,6 +87,8 @@ decisions = Table(  # an index over the log's decision records, for caps and loo
     Column("has_offer", Boolean, nullable=False),
     Index("decisions_user_at", "user_id", "at"),
     Index("decisions_user_session", "user_id", "session_id"),
+    Index("decisions_utterance", "utterance_id"),
+    Index("decisions_at", "at"),
 )
 
 windows = Table(
@@ -109,7 +111,7 @@ peers_v1 = Table(
     Column("expires_at", Text, nullable=False, index=True),
     Index("peers_fingerprint_at", "fingerprint", "at"),
 )
-"""Version 1's exact-transcript registry (dropped by version 2; it held seconds of data)."""
+"""Version 1's exact-transcript registry (dropped by version 3; it held seconds of data)."""
 
 peers = Table(
     "capture_prints",
@@ -192,12 +194,24 @@ def _v1(conn: Connection) -> None:
 
 
 def _v2(conn: Connection) -> None:
+    """Index the duplicate check (``decisions.utterance_id``) and decision retention (``at``):
+    without them both scan the whole table inside the write lock."""
+    for index in decisions.indexes:
+        if index.name in ("decisions_utterance", "decisions_at"):
+            index.create(conn, checkfirst=True)
+
+
+def _v3(conn: Connection) -> None:
     """Tolerant broadcast matching and households: keyed prints replace exact transcript HMACs."""
     peers_v1.drop(conn, checkfirst=True)
     metadata.create_all(conn, tables=[peers, media])
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (2, _v2))
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
+    (1, _v1),
+    (2, _v2),
+    (3, _v3),
+)
 """(version, step) in order; a step runs once, inside the same transaction as its version bump."""
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,15 +19,17 @@ from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
-from askfirst.store import audit
+from askfirst.store import audit, queries
 from askfirst.store.audit import Appended
-from askfirst.store.base import Store
 from askfirst.store.chain import Checkpoint, VerifyReport
 from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
 from askfirst.store.codec import decision_from_json
 from askfirst.store.engine import READ_ONLY, db_errors, lock_user, make_engine
 from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
+from askfirst.store.interface import Store
+from askfirst.store.limits import check_size
+from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.schema import (
     audit_log,
     db_time,
@@ -43,10 +45,16 @@ from askfirst.store.schema import (
 from askfirst.store.schema import (
     media as media_table,
 )
-from askfirst.store.turn import SqlTurn, read_user_state, write_consent
-from askfirst.store.windows import put_window, take_window
+from askfirst.store.turn import SqlTurn, decision_for, read_user_state, write_consent
+from askfirst.store.windows import check_window, put_window, take_window
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_DECISION_RETENTION = timedelta(days=90)
+"""How long a decision stays in the ``decisions`` index (caps, duplicate checks, look-ups);
+its audit record is kept for good."""
+MIN_DECISION_RETENTION = timedelta(days=2)
+"""The daily cap counts today's decisions: the index keeps at least two days."""
 
 
 class SqlStore(Store):
@@ -61,6 +69,7 @@ class SqlStore(Store):
         retention: timedelta,
         lock_timeout: float,
         lazy: bool = False,
+        decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
     ) -> None:
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
             raise BadValueError(
@@ -72,6 +81,15 @@ class SqlStore(Store):
             )
         if not isinstance(retention, timedelta) or retention <= timedelta(0):
             raise BadValueError(f"retention: expected a positive timedelta, got {retention!r}")
+        if (
+            not isinstance(decision_retention, timedelta)
+            or decision_retention < MIN_DECISION_RETENTION
+        ):
+            raise BadValueError(
+                f"decision_retention: expected a timedelta of at least {MIN_DECISION_RETENTION} "
+                f"(the caps count today's decisions), got {decision_retention!r}"
+            )
+        self._decision_retention = decision_retention
         self._checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self._checkpoint_every = checkpoint_every
         self._retention = retention
@@ -189,6 +207,7 @@ class SqlStore(Store):
     ) -> None:
         _require_text(user_id, "user_id")
         _require_text(offer_id, "offer_id")
+        check_size(decision_id, "decision_id")
         at = db_time(now, field="now")
         with self._write() as conn:
             lock_user(conn, user_id)
@@ -236,6 +255,7 @@ class SqlStore(Store):
     def put_window(self, window: ListeningWindow) -> None:
         if not isinstance(window, ListeningWindow):
             raise BadValueError(f"expected a ListeningWindow, got {type(window).__name__}")
+        check_window(window)
         with self._write() as conn:
             put_window(conn, window)
 
@@ -249,6 +269,9 @@ class SqlStore(Store):
         if not isinstance(peer, PeerCapture):
             raise BadValueError(f"expected a PeerCapture, got {type(peer).__name__}")
         _require_seconds(keep_seconds, "keep_seconds")
+        check_size(peer.device_id, "peer.device_id")
+        check_size(peer.household, "peer.household")
+        check_size(peer.utterance_id, "peer.utterance_id")
         at = db_time(peer.at, field="peer.at")
         with self._write() as conn:
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
@@ -280,6 +303,7 @@ class SqlStore(Store):
 
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
         _require_seconds(seconds, "seconds")
+        check_size(exclude_device, "exclude_device")
         span = timedelta(seconds=seconds)
         with self._read() as conn:
             rows = conn.execute(
@@ -358,6 +382,11 @@ class SqlStore(Store):
 
     # -- decisions -------------------------------------------------------------------------
 
+    def decision_for(self, utterance_id: str) -> str | None:
+        _require_text(utterance_id, "utterance_id")
+        with self._read() as conn:
+            return decision_for(conn, utterance_id)
+
     def get_decision(self, decision_id: str) -> Decision | None:
         _require_text(decision_id, "decision_id")
         with self._read() as conn:
@@ -381,6 +410,25 @@ class SqlStore(Store):
         _require_text(user_id, "user_id")
         with self._read() as conn:
             return read_user_state(conn, user_id=user_id, session_id=session_id, now=now)
+
+    # -- reading the log -------------------------------------------------------------------
+
+    def recent_turns(
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: int | None = None
+    ) -> TurnPage:
+        with self._read() as conn:
+            return queries.recent_turns(
+                conn, where=where or TurnFilter(), limit=limit, before=before
+            )
+
+    def decision_record(self, decision_id: str) -> DecisionRecord | None:
+        _require_text(decision_id, "decision_id")
+        with self._read() as conn:
+            return queries.decision_record(conn, decision_id)
+
+    def log_summary(self) -> LogSummary:
+        with self._read() as conn:
+            return queries.log_summary(conn)
 
     # -- audit -----------------------------------------------------------------------------
 
@@ -412,13 +460,17 @@ class SqlStore(Store):
         with self._read() as conn:
             return audit.export(conn, out)
 
-    def forget_user(self, user_id: str) -> int:
+    def forget_user(
+        self, user_id: str, *, reference: str | None = None, vacuum: bool = False
+    ) -> int:
         _require_text(user_id, "user_id")
+        if reference is not None:
+            _require_text(reference, "reference")
         now = db_time(datetime.now(UTC))
         with self._write() as conn:
             lock_user(conn, user_id)
             removed = 0
-            for table in (utterances, decisions, declined, users):
+            for table in (utterances, decisions, declined, users):  # ERASED_TABLES less the log
                 removed += int(
                     conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
                 )
@@ -430,13 +482,43 @@ class SqlStore(Store):
                 audit.entry(
                     kind="forget",
                     at=now,
-                    payload={"deleted_rows": removed, "erased_records": personal},
+                    payload={
+                        "deleted_rows": removed,
+                        "erased_records": personal,
+                        "reference": reference,
+                    },
                 ),
             )
             erased = audit.erase(conn, user_id=user_id, by_seq=done.seq)
         self._after_commit([done])
         logger.info("store: forgot a user: %d rows deleted, %d records erased", removed, erased)
+        self._scrub(vacuum=vacuum)
         return removed + erased
+
+    def _scrub(self, *, vacuum: bool) -> None:
+        """Push erased bytes out of the database files: SQLite's WAL is checkpointed and
+        truncated (its pages were zeroed by ``secure_delete``); PostgreSQL's dead row versions
+        are vacuumed when asked (VACUUM cannot run inside the write path's transactions)."""
+        with db_errors("scrubbing erased data"), self._engine.connect() as conn:
+            dbapi: Any = conn.connection.dbapi_connection
+            if self.dialect == "sqlite":
+                cursor = dbapi.cursor()
+                try:
+                    busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    cursor.close()
+                if busy:
+                    logger.warning(
+                        "store: the WAL could not be truncated after an erasure (a reader held "
+                        "it); it is overwritten at the next checkpoint"
+                    )
+            elif vacuum:
+                dbapi.autocommit = True
+                try:
+                    for table in ERASED_TABLES:
+                        dbapi.execute(f"VACUUM {table.name}")
+                finally:
+                    dbapi.autocommit = False
 
     def purge_expired(self, now: datetime, retention: timedelta | None = None) -> int:
         at = db_time(now, field="now")
@@ -444,15 +526,23 @@ class SqlStore(Store):
             expired = utterances.c.expires_at <= at
         else:
             expired = utterances.c.at < _cutoff(now, retention)
+        decided_before = _cutoff(now, self._decision_retention)
         with self._write() as conn:
             purged = int(conn.execute(delete(utterances).where(expired)).rowcount)
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
-            if purged == 0:
-                return 0
-            done = audit.append(
-                conn, audit.entry(kind="purge", at=at, payload={"utterances": purged})
+            # The decisions index only serves caps and look-ups; the audit records stay.
+            dropped = int(
+                conn.execute(delete(decisions).where(decisions.c.at < decided_before)).rowcount
             )
+            if purged == 0 and dropped == 0:
+                return 0
+            payload: dict[str, object] = {"utterances": purged}
+            if dropped:
+                payload.update(decisions=dropped, decisions_before=decided_before)
+            done = audit.append(conn, audit.entry(kind="purge", at=at, payload=payload))
         self._after_commit([done])
+        if dropped:
+            logger.info("store: purged %d decision index rows before %s", dropped, decided_before)
         return purged
 
     def record_count(self) -> int:
@@ -480,6 +570,10 @@ class SqlStore(Store):
         return True
 
 
+ERASED_TABLES = (utterances, decisions, declined, users, audit_log)
+"""The tables an erasure deletes or blanks rows in (and ``vacuum`` cleans)."""
+
+
 def _cutoff(now: datetime, retention: timedelta) -> str:
     """The stored form of ``now - retention``: utterances before it are past retention."""
     if not isinstance(retention, timedelta) or retention <= timedelta(0):
@@ -493,8 +587,10 @@ def _cutoff(now: datetime, retention: timedelta) -> str:
 
 
 def _require_text(value: object, name: str) -> None:
+    """A non-empty id within ``MAX_ID_BYTES`` (FieldTooLarge beyond it)."""
     if not isinstance(value, str) or not value:
         raise BadValueError(f"{name}: expected a non-empty string, got {value!r}")
+    check_size(value, name)
 
 
 def _require_seconds(value: object, name: str) -> None:

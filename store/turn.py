@@ -13,7 +13,6 @@ from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store import audit
 from askfirst.store.audit import Appended
-from askfirst.store.base import TurnTx
 from askfirst.store.codec import decision_to_json, user_state_to_json, utterance_to_json
 from askfirst.store.engine import db_errors
 from askfirst.store.errors import (
@@ -22,9 +21,16 @@ from askfirst.store.errors import (
     BadValueError,
     StoreError,
 )
+from askfirst.store.interface import TurnTx
+from askfirst.store.limits import (
+    MAX_SHORT_BYTES,
+    MAX_TEXT_BYTES,
+    check_items,
+    check_size,
+)
 from askfirst.store.schema import db_time, decisions
 from askfirst.store.statements import Sql, run
-from askfirst.store.windows import put_window
+from askfirst.store.windows import put_window, take_window
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +67,7 @@ class SqlTurn(TurnTx):
         self._check_open()
         check_recordable(utterance, decision)
         u = utterance
-        record = audit.entry(  # serialised and digested before any write or lock
+        record = audit.entry(  # serialised, digested and size-checked before any write or lock
             kind="decision",
             at=self._at,
             payload={
@@ -107,10 +113,13 @@ class SqlTurn(TurnTx):
     def decision_for(self, utterance_id: str) -> str | None:
         self._check_open()
         with db_errors("looking up an earlier decision"):
-            row = self._conn.execute(
-                select(decisions.c.id).where(decisions.c.utterance_id == utterance_id).limit(1)
-            ).first()
-        return None if row is None else str(row[0])
+            return decision_for(self._conn, utterance_id)
+
+    def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
+        self._check_open()
+        check_size(device_id, "device_id")
+        with db_errors("taking a listening window"):
+            return take_window(self._conn, device_id=device_id, now=now)
 
     def open_window(self, window: ListeningWindow) -> None:
         self._check_open()
@@ -134,6 +143,15 @@ class SqlTurn(TurnTx):
             )
 
 
+def decision_for(conn: Connection, utterance_id: str) -> str | None:
+    """The decision recorded for ``utterance_id`` (an index look-up), if any."""
+    check_size(utterance_id, "utterance_id")
+    row = conn.execute(
+        select(decisions.c.id).where(decisions.c.utterance_id == utterance_id).limit(1)
+    ).first()
+    return None if row is None else str(row[0])
+
+
 def check_recordable(utterance: Utterance, decision: Decision) -> None:
     """Refuse, before anything is written, what the store must never keep."""
     if not isinstance(utterance, Utterance) or not isinstance(decision, Decision):
@@ -151,6 +169,17 @@ def check_recordable(utterance: Utterance, decision: Decision) -> None:
             f"decision {decision.id!r}: expected no permitted offer for ambient utterance "
             f"{utterance.id!r}, got permit=True; nothing written"
         )
+    u = utterance
+    check_size(u.id, "utterance.id")
+    check_size(u.text, "utterance.text", MAX_TEXT_BYTES)
+    check_size(u.locale, "utterance.locale", MAX_SHORT_BYTES)
+    check_size(u.device_id, "utterance.device_id")
+    check_size(u.user_id, "utterance.user_id")
+    check_size(u.session_id, "utterance.session_id")
+    check_items(u.tag_reasons, "utterance.tag_reasons", each=MAX_SHORT_BYTES)
+    check_size(decision.id, "decision.id")
+    check_size(decision.rule, "decision.rule")
+    check_size(decision.policy_hash, "decision.policy_hash")
     if decision.utterance_id != utterance.id:
         raise BadValueError(
             f"decision {decision.id!r}: expected utterance_id {utterance.id!r}, "

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from askfirst.core.windows import ListeningWindow
 from askfirst.store.errors import BadValueError
+from askfirst.store.limits import MAX_SHORT_BYTES, check_size
 from askfirst.store.schema import db_time, from_db_time
 from askfirst.store.statements import Sql, run
 
@@ -30,10 +31,18 @@ TAKE_WINDOW = Sql.of(
 )
 
 
+def check_window(window: ListeningWindow) -> None:
+    """Refuse a window whose ids or reason are longer than the store keeps."""
+    check_size(window.device_id, "window.device_id")
+    check_size(window.id, "window.id")
+    check_size(window.reason, "window.reason", MAX_SHORT_BYTES)
+
+
 def put_window(conn: Connection, window: ListeningWindow) -> None:
     """Open ``window`` for its device inside the caller's transaction."""
     if not isinstance(window, ListeningWindow):
         raise BadValueError(f"expected a ListeningWindow, got {type(window).__name__}")
+    check_window(window)
     params = {
         "device_id": window.device_id,
         "id": window.id,

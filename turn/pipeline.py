@@ -13,12 +13,14 @@ exactly the server's code path. The order of the steps is the privacy argument:
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from urllib.parse import quote
 
 from askfirst.core.capture import Trigger
 from askfirst.core.media import KnownMedia
@@ -34,9 +36,10 @@ from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.shingles import text_fingerprint
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from askfirst.speech.transcriber import Transcript
-from askfirst.store.base import Store
+from askfirst.store.interface import Store, TurnTx
 from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
+from askfirst.turn.observer import TurnObserver
 from askfirst.turn.transcribers import TranscriberSet
 from askfirst.turn.values import (
     ALEXA_REQUEST,
@@ -46,6 +49,8 @@ from askfirst.turn.values import (
     TurnInput,
     TurnResult,
 )
+
+logger = logging.getLogger(__name__)
 
 KNOWN_MEDIA_SECONDS = 5.0
 """How long a process keeps its copy of the registered media before reading them again."""
@@ -66,6 +71,16 @@ def _may_be_broadcast(trigger: Trigger, text: str, locale: SpeechLocale) -> bool
     if trigger is Trigger.NONE:
         return mentions_wake_word(text, locale)
     return True
+
+
+def scoped_id(device_id: str, utterance_id: str) -> str:
+    """A device's own utterance id, kept as ``<device>/<id>`` so devices never share ids.
+
+    The device id is percent-encoded, so the first ``/`` always ends it: no two (device, id)
+    pairs give the same key, and a retry refused as a duplicate can only name this device's
+    own earlier decision.
+    """
+    return f"{quote(device_id, safe='')}/{utterance_id}"
 
 
 def utc_now() -> datetime:
@@ -89,6 +104,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         new_id: Callable[[], str] = _new_id,
+        observer: TurnObserver | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
@@ -99,6 +115,8 @@ class Pipeline:
         self._new_id = new_id
         self._broadcast_key = config.broadcast_key
         self._media_cache: tuple[float, list[KnownMedia]] | None = None
+        self.observer = observer
+        """Told of every decided turn and transcription (metrics, logs); None for nobody."""
 
     @property
     def ready(self) -> bool:
@@ -129,7 +147,9 @@ class Pipeline:
         spotted: bool | None = None
         if turn.audio is not None:
             transcriber = self.transcribers.for_locale(locale.code)
+            started = time.perf_counter()
             transcript = transcriber.transcribe(turn.audio)
+            self._observe_transcription(locale.code, turn.audio.duration, started)
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spot = transcriber.spot(
                     turn.audio, phrases=locale.spotting_phrases, seconds=locale.spot_seconds
@@ -137,7 +157,16 @@ class Pipeline:
                 spotted = wake_word_opens(spot.text, locale)
         else:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
-        utterance_id = turn.utterance_id or self._new_id()
+            if turn.capture.trigger is Trigger.WAKE_WORD:
+                spotted = turn.wake_word_verified
+        if turn.utterance_id is not None:
+            # A retry is refused before it notes anything (the turn's transaction checks again).
+            _refuse_retry(turn.utterance_id, self.store.decision_for(turn.utterance_id))
+        utterance_id = (
+            self._new_id()
+            if turn.utterance_id is None
+            else scoped_id(turn.device_id, turn.utterance_id)
+        )
         peer = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
             peer = self.store.note_capture(
@@ -175,25 +204,29 @@ class Pipeline:
     def decide_at(self, heard: Heard) -> datetime | None:
         """When ``heard`` may be decided, or None when it may be decided now.
 
-        Counted from the capture's start as the device reported it: the other devices that
-        heard the same sound started within the broadcast window of it, so once
-        ``broadcast_hold_seconds`` from the start have passed, a capture waits for nobody. A
-        capture longer than the hold (most questions) is decided at once.
+        Counted from the capture's start as the device reported it, not from its arrival: the
+        devices that heard the same sound started within moments of it and report when their
+        captures end, about when this one's did; once ``broadcast_hold_seconds`` from the start
+        have passed, a capture waits for nobody. A capture longer than the hold (most
+        questions) is decided at once. See docs/architecture.md, "Waiting for other devices".
         """
         if heard.peer is None or heard.turn.capture.trigger not in _HOLD_TRIGGERS:
             return None
-        deadline = heard.turn.capture.start + timedelta(seconds=self.config.broadcast_hold_seconds)
+        hold = timedelta(seconds=self.config.broadcast_hold_seconds)
+        deadline = heard.turn.capture.start + hold
         return deadline if deadline > self._clock() else None
 
     # -- phase two -------------------------------------------------------------------------
 
     def decide(self, heard: Heard) -> TurnResult:
-        """Tag, detect and decide one heard utterance, and record the decision."""
+        """Tag, detect and decide one heard utterance, and record the decision.
+
+        The duplicate check, taking the device's follow-up window and recording happen in one
+        transaction: a refused retry (409) rolls back and leaves the window for the real
+        follow-up.
+        """
         turn = heard.turn
         capture = turn.capture
-        window = None
-        if capture.trigger is Trigger.FOLLOW_UP:
-            window = self.store.take_window(device_id=turn.device_id, now=capture.start)
         hearing = Hearing(Outcome.ALONE)
         if heard.peer is not None:
             seconds = self.config.broadcast_window_seconds
@@ -205,68 +238,103 @@ class Pipeline:
                 known_media=self._known_media(),
                 window_seconds=seconds,
             )
-        tag = tag_utterance(
-            capture=capture,
-            text=heard.transcript.text,
-            locale=heard.locale,
-            window=window,
-            wake_word_spotted=heard.wake_word_spotted,
-            broadcast=hearing.outcome is Outcome.BROADCAST,
-            known_media=hearing.outcome is Outcome.KNOWN_MEDIA,
-        )
-        utterance = Utterance(
-            id=heard.utterance_id,
-            text=heard.transcript.text,
-            locale=heard.locale.code,
-            tag=tag.tag,
-            tag_reasons=tag.reasons,
-            at=capture.start,
-            device_id=turn.device_id,
-            user_id=turn.user_id,
-            session_id=turn.session_id,
-        )
         if hearing.outcome is Outcome.ANSWERED_ELSEWHERE:
-            # One person heard by two speakers of one home: the other speaker answers. Nothing
-            # is detected, decided, offered, recorded or counted against caps here.
-            return TurnResult(
+            return self._answered_elsewhere(heard, hearing)
+        with self._turn(
+            user_id=turn.user_id, device_id=turn.device_id, session_id=turn.session_id
+        ) as tx:
+            _refuse_retry(heard.utterance_id, tx.decision_for(heard.utterance_id))
+            window = None
+            if capture.trigger is Trigger.FOLLOW_UP:
+                window = tx.take_window(device_id=turn.device_id, now=capture.start)
+            tag = tag_utterance(
+                capture=capture,
+                text=heard.transcript.text,
+                locale=heard.locale,
+                window=window,
+                wake_word_spotted=heard.wake_word_spotted,
+                broadcast=hearing.outcome is Outcome.BROADCAST,
+                known_media=hearing.outcome is Outcome.KNOWN_MEDIA,
+            )
+            utterance = Utterance(
+                id=heard.utterance_id,
+                text=heard.transcript.text,
+                locale=heard.locale.code,
+                tag=tag.tag,
+                tag_reasons=tag.reasons,
+                at=capture.start,
+                device_id=turn.device_id,
+                user_id=turn.user_id,
+                session_id=turn.session_id,
+                clock=capture.clock,
+            )
+            # Only a prompted utterance's words are ever read for meaning.
+            command: Command | None = None
+            question: Question | None = None
+            if utterance.tag is UtteranceTag.PROMPTED:
+                command = detect_command(text=utterance.text, locale=heard.locale.code)
+                if command is None:
+                    question = detect_question(
+                        text=utterance.text,
+                        utterance_id=utterance.id,
+                        locale=heard.locale.code,
+                        catalog=self.policy.catalog,
+                    )
+            decision = self._decide_and_record(
+                tx,
+                utterance=utterance,
+                question=question,
+                command=command,
+                provenance=Provenance(utterance.tag.value),
+                request=turn.request,
+            )
+        if heard.peer is not None:
+            self.store.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
+        return self._observed(
+            TurnResult(
                 utterance=utterance,
                 transcript=heard.transcript.text,
                 words=heard.transcript.words,
                 tag=tag,
-                question=None,
-                command=None,
-                decision=None,
+                question=question,
+                command=command,
+                decision=decision,
                 hearing=hearing,
             )
-        # Only a prompted utterance's words are ever read for meaning.
-        command: Command | None = None
-        question: Question | None = None
-        if utterance.tag is UtteranceTag.PROMPTED:
-            command = detect_command(text=utterance.text, locale=heard.locale.code)
-            if command is None:
-                question = detect_question(
-                    text=utterance.text,
-                    utterance_id=utterance.id,
-                    locale=heard.locale.code,
-                    catalog=self.policy.catalog,
-                )
-        decision = self._decide_and_record(
-            utterance=utterance,
-            question=question,
-            command=command,
-            provenance=Provenance(utterance.tag.value),
-            request=turn.request,
         )
-        if heard.peer is not None:
-            self.store.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
+
+    def _answered_elsewhere(self, heard: Heard, hearing: Hearing) -> TurnResult:
+        """One person heard by two speakers of one home: another speaker answers. Nothing is
+        detected, decided, offered, recorded or counted against caps here; the tag is what the
+        capture events said, so a caller can show that the question was heard."""
+        capture = heard.turn.capture
+        tag = tag_utterance(
+            capture=capture,
+            text=heard.transcript.text,
+            locale=heard.locale,
+            window=None,
+            wake_word_spotted=heard.wake_word_spotted,
+            broadcast=False,
+        )
         return TurnResult(
-            utterance=utterance,
+            utterance=Utterance(
+                id=heard.utterance_id,
+                text=heard.transcript.text,
+                locale=heard.locale.code,
+                tag=tag.tag,
+                tag_reasons=tag.reasons,
+                at=capture.start,
+                device_id=heard.turn.device_id,
+                user_id=heard.turn.user_id,
+                session_id=heard.turn.session_id,
+                clock=capture.clock,
+            ),
             transcript=heard.transcript.text,
             words=heard.transcript.words,
             tag=tag,
-            question=question,
-            command=command,
-            decision=decision,
+            question=None,
+            command=None,
+            decision=None,
             hearing=hearing,
         )
 
@@ -279,12 +347,15 @@ class Pipeline:
             self._media_cache = cached
         return cached[1]
 
-    def handle(self, turn: TurnInput) -> TurnResult:
+    def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
         """Hear, let other devices report the same sound until :meth:`decide_at`, then decide.
 
         Any remaining wait (only for captures shorter than the hold) is slept; callers that can
-        send the capture again use :meth:`handle_or_defer` instead, and no thread waits.
+        send the capture again use :meth:`handle_or_defer`, and no thread waits. ``arrived`` is
+        accepted for edges that pass when a stream ended; the hold is counted from the
+        capture's start, which already includes that time.
         """
+        del arrived
         heard = self.hear(turn)
         deadline = self.decide_at(heard)
         if deadline is not None:
@@ -294,13 +365,17 @@ class Pipeline:
     def handle_or_defer(self, turn: TurnInput) -> TurnResult | Deferred:
         """:meth:`handle` without the wait: a turn that must still wait for other devices'
         reports is registered and answered with a :class:`Deferred` saying when to send it
-        again (the device API's 202); the resend is then decided at once."""
+        again, with the same ``utterance_id`` (the device API's 202); the resend is decided."""
+        if turn.utterance_id is None:
+            turn = replace(turn, utterance_id=self._new_id())
         heard = self.hear(turn)
         deadline = self.decide_at(heard)
         if deadline is not None:
             remaining = (deadline - self._clock()).total_seconds()
             return Deferred(
-                utterance_id=heard.utterance_id, decide_at=deadline, retry_after=remaining
+                utterance_id=turn.utterance_id or heard.utterance_id,
+                decide_at=deadline,
+                retry_after=remaining,
             )
         return self.decide(heard)
 
@@ -340,26 +415,53 @@ class Pipeline:
                 catalog=self.policy.catalog,
                 locale=intent.locale,
             )
-        decision = self._decide_and_record(
-            utterance=utterance,
-            question=question,
-            command=intent.command,
-            provenance=Provenance.ALEXA_INTENT,
-            request=intent.request,
-            asks_back=asks_back,
+        with self._turn(
+            user_id=intent.user_id, device_id=intent.device_id, session_id=intent.session_id
+        ) as tx:
+            _refuse_retry(utterance.id, tx.decision_for(utterance.id))
+            decision = self._decide_and_record(
+                tx,
+                utterance=utterance,
+                question=question,
+                command=intent.command,
+                provenance=Provenance.ALEXA_INTENT,
+                request=intent.request,
+                asks_back=asks_back,
+            )
+        return self._observed(
+            TurnResult(
+                utterance=utterance,
+                transcript=text,
+                words=(),
+                tag=tag,
+                question=question,
+                command=intent.command,
+                decision=decision,
+            )
         )
-        return TurnResult(
-            utterance=utterance,
-            transcript=text,
-            words=(),
-            tag=tag,
-            question=question,
-            command=intent.command,
-            decision=decision,
-        )
+
+    def _observed(self, result: TurnResult) -> TurnResult:
+        """Tell the observer of a decided turn; its failure is logged, never the turn's."""
+        if self.observer is not None:
+            try:
+                self.observer.turn_decided(result)
+            except Exception:  # watching must never change what was decided
+                logger.exception("turn observer failed on utterance %s", result.utterance.id)
+        return result
+
+    def _observe_transcription(self, locale: str, audio_seconds: float, started: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.transcribed(
+                locale=locale, audio_seconds=audio_seconds, seconds=time.perf_counter() - started
+            )
+        except Exception:  # watching must never fail a transcription
+            logger.exception("turn observer failed on a %s transcription", locale)
 
     def _decide_and_record(
         self,
+        tx: TurnTx,
         *,
         utterance: Utterance,
         question: Question | None,
@@ -376,40 +478,32 @@ class Pipeline:
                 detail="" if question is None else question.cue,
             ),
         )
-        with self._turn(utterance) as tx:
-            earlier = tx.decision_for(utterance.id)
-            if earlier is not None:
-                # A retry must not decide (or offer, or count against the caps) twice.
-                raise TurnError(
-                    f"utterance_id: expected an utterance not decided yet, got "
-                    f"{utterance.id!r}, already decided as {earlier!r}",
-                    code="duplicate_utterance",
-                    status=409,
-                )
-            if command is Command.OPT_OUT or command is Command.OPT_IN:
-                tx.set_opt_out(command is Command.OPT_OUT)
-            state = tx.user_state()
-            offer = propose_offer(question=question, policy=self.policy, user=state)
-            decision = decide(
-                decision_id=self._new_id(),
-                utterance=utterance,
-                question=question,
-                offer=offer,
-                evidence=evidence,
-                user=state,
-                request=request,
-                policy=self.policy,
-            )
-            tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
-            if asks_back is not None and asks_back(decision, question):
-                tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
+        if command is Command.OPT_OUT or command is Command.OPT_IN:
+            tx.set_opt_out(command is Command.OPT_OUT)
+        state = tx.user_state()
+        offer = propose_offer(question=question, policy=self.policy, user=state)
+        decision = decide(
+            decision_id=self._new_id(),
+            utterance=utterance,
+            question=question,
+            offer=offer,
+            evidence=evidence,
+            user=state,
+            request=request,
+            policy=self.policy,
+        )
+        tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        if asks_back is not None and asks_back(decision, question):
+            tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision
 
     @contextmanager
-    def _turn(self, utterance: Utterance) -> Iterator[Any]:
+    def _turn(
+        self, *, user_id: str | None, device_id: str, session_id: str | None
+    ) -> Iterator[TurnTx]:
         with self.store.turn(
-            user_id=self.user_key(user_id=utterance.user_id, device_id=utterance.device_id),
-            session_id=utterance.session_id,
+            user_id=self.user_key(user_id=user_id, device_id=device_id),
+            session_id=session_id,
             now=self._clock(),
         ) as tx:
             yield tx
@@ -467,3 +561,14 @@ class Pipeline:
 
     def get_decision(self, decision_id: str) -> Decision | None:
         return self.store.get_decision(decision_id)
+
+
+def _refuse_retry(utterance_id: str, earlier: str | None) -> None:
+    """A retry must not decide (or offer, or count against the caps, or take a window) twice."""
+    if earlier is not None:
+        raise TurnError(
+            f"utterance_id: expected an utterance not decided yet, got "
+            f"{utterance_id!r}, already decided as {earlier!r}",
+            code="duplicate_utterance",
+            status=409,
+        )

@@ -16,7 +16,7 @@ from askfirst.speech.locale import SpeechLocale
 from askfirst.speech.tagging import TagResult
 from askfirst.speech.transcriber import Transcript, Word
 from askfirst.turn.errors import TurnError
-from askfirst.turn.wire import TurnResultBody
+from askfirst.turn.wire import DeferredBody, TurnResultBody
 
 ALEXA_REQUEST = "alexa_request"
 """The tag reason of an Alexa IntentRequest: Alexa heard its wake word and routed the intent."""
@@ -35,6 +35,10 @@ class TurnInput:
     session_id: str | None = None
     request: RequestFacts = field(default_factory=RequestFacts)
     utterance_id: str | None = None
+    wake_word_verified: bool | None = None
+    """Text turns only: True when the device's own wake-word engine fired and cut the wake word
+    from the audio it transcribed (a Wyoming peer such as Home Assistant), so the text is read
+    as the words after it. Audio turns spot the wake word themselves; None: the text decides."""
 
     @property
     def household(self) -> str:
@@ -84,13 +88,12 @@ class Deferred:
     """Seconds from now until ``decide_at``."""
 
     def to_json(self) -> dict[str, Any]:
-        """The device API's 202 body."""
-        return {
-            "status": "pending",
-            "utterance_id": self.utterance_id,
-            "decide_at": self.decide_at.isoformat(),
-            "retry_after": round(self.retry_after, 3),
-        }
+        """The device API's 202 body (``askfirst.turn.wire.DeferredBody``)."""
+        return DeferredBody(
+            utterance_id=self.utterance_id,
+            decide_at=self.decide_at,
+            retry_after=round(self.retry_after, 3),
+        ).model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True)

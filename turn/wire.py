@@ -6,6 +6,9 @@ way for the store), so the decision a device reads is field for field the decisi
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from askfirst.core.tags import UtteranceTag
@@ -46,3 +49,17 @@ class TurnResultBody(BaseModel):
     offer: CatalogEntry | None = Field(
         description="The offer to deliver: present only when the decision permits it."
     )
+
+
+class DeferredBody(BaseModel):
+    """The 202 answer to ``Prefer: respond-async``: send the capture again at ``decide_at``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["pending"] = "pending"
+    utterance_id: str = Field(description="Send the capture again with this utterance_id.")
+    decide_at: datetime = Field(
+        description="When other devices' reports of the same sound are all in: the capture's "
+        "start plus the broadcast hold."
+    )
+    retry_after: float = Field(description="Seconds from now until decide_at.")

@@ -83,6 +83,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit status: 0 erased (or nothing to erase), 2 the store is unusable",
     )
     forget.add_argument("user_id", metavar="USER", help="the user id (or device:ID)")
+    forget.add_argument(
+        "--reference",
+        metavar="TICKET",
+        help="the erasure request's reference (ticket), kept in the erasure record",
+    )
+    forget.add_argument(
+        "--vacuum",
+        action="store_true",
+        help="PostgreSQL: VACUUM the tables afterwards, so the erased rows' dead versions are "
+        "removed from the data files at once (SQLite zeroes them and checkpoints its WAL "
+        "anyway)",
+    )
     forget.set_defaults(func=_runner(run_forget))
 
     explain = _add(
@@ -214,7 +226,7 @@ def run_purge(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) 
 
 
 def run_forget(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
-    removed = store.forget_user(args.user_id)
+    removed = store.forget_user(args.user_id, reference=args.reference, vacuum=args.vacuum)
     out.write(f"forgot user {args.user_id!r}: {removed} rows removed or erased\n")
     return 0
 

@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = (
     "askfirst.skill.cli.policy",
     "askfirst.skill.cli.media",
     "askfirst.skill.cli.skill",
+    "askfirst.skill.cli.wyoming",
 )
 """Each module has ``register(subparsers)``; its subcommands set ``func(args) -> int``."""
 

@@ -84,9 +84,9 @@ class RecordingPipeline(Pipeline):
 
     turns: list[TurnInput]
 
-    def handle(self, turn: TurnInput) -> TurnResult:
+    def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
         self.turns.append(turn)
-        return super().handle(turn)
+        return super().handle(turn, arrived=arrived)
 
 
 @pytest.fixture

@@ -453,3 +453,45 @@ def test_a_retried_request_is_not_decided_twice(pipeline: Pipeline) -> None:
     pipeline.handle(turn)
     with pytest.raises(TurnError, match="already decided as"):
         pipeline.handle(turn)
+
+
+def test_a_refused_retry_leaves_the_follow_up_window_for_the_real_follow_up(
+    pipeline: Pipeline,
+) -> None:
+    asked = dataclasses.replace(
+        say(pipeline, "Alexa, what coffee do you recommend", trigger=Trigger.WAKE_WORD),
+        utterance_id="device-utterance-1",
+    )
+    pipeline.handle(asked)
+    pipeline.assistant_asked(device_id="kitchen", prompt_ended_at=T0 + timedelta(seconds=2))
+    retry = dataclasses.replace(
+        asked, capture=dataclasses.replace(asked.capture, trigger=Trigger.FOLLOW_UP)
+    )
+    with pytest.raises(TurnError) as caught:
+        pipeline.handle(retry)
+    assert caught.value.status == 409
+    follow_up = pipeline.handle(
+        say(pipeline, "what headphones do you recommend", trigger=Trigger.FOLLOW_UP, at=3)
+    )
+    assert follow_up.tag.tag is UtteranceTag.PROMPTED, follow_up.tag.reasons
+
+
+def test_a_retry_racing_past_the_early_check_still_changes_nothing(pipeline: Pipeline) -> None:
+    """The turn's own transaction refuses a retry the early check missed, and rolls back."""
+    first = dataclasses.replace(
+        say(pipeline, "what headphones do you recommend", trigger=Trigger.FOLLOW_UP, at=3),
+        utterance_id="device-utterance-2",
+    )
+    pipeline.assistant_asked(device_id="kitchen", prompt_ended_at=T0)
+    heard = pipeline.hear(first)  # heard before the first one was decided
+    assert pipeline.decide(heard).tag.tag is UtteranceTag.PROMPTED
+    pipeline.assistant_asked(device_id="kitchen", prompt_ended_at=T0 + timedelta(seconds=5))
+    with pytest.raises(TurnError) as caught:
+        pipeline.decide(heard)
+    assert caught.value.code == "duplicate_utterance"
+    later = pipeline.handle(
+        say(pipeline, "what coffee do you recommend", trigger=Trigger.FOLLOW_UP, at=6)
+    )
+    assert later.tag.tag is UtteranceTag.PROMPTED
+    out = io.StringIO()
+    assert pipeline.store.audit_export(out) == 2

@@ -1,0 +1,1 @@
+"""askfirst as a Wyoming speech-to-text and conversation (handle) service for Home Assistant."""

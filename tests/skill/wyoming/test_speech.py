@@ -1,0 +1,218 @@
+"""Speech-to-text over Wyoming with the real Korean Vosk model: streamed 20 ms chunks give the
+device API's transcript, conversions work, and a detection makes the turn a wake-word turn."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from wyoming.asr import Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.event import Event
+from wyoming.info import Describe, Info
+from wyoming.pipeline import PipelineStage, RunPipeline
+from wyoming.wake import Detection
+
+from askfirst.policy.config import load_policy
+from askfirst.skill.api.app import create_app
+from askfirst.skill.settings import Settings
+from askfirst.speech.audio import read_wav
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
+from tests.skill.wyoming.conftest import (
+    DATA,
+    Running,
+    exchange,
+    of_type,
+    utterance_events,
+    wav_chunks,
+)
+
+pytestmark = pytest.mark.vosk
+
+STREAM_END = ("transcript-stop", "error")
+
+
+def device_api_transcript(
+    settings: Settings, transcribers: TranscriberSet, tmp_path: Path, name: str
+) -> str:
+    """What ``POST /v1/utterances`` (multipart WAV) transcribes ``name`` as."""
+    store = open_store(f"sqlite:///{tmp_path / 'device-api.db'}")
+    pipeline = Pipeline(
+        policy=load_policy(settings.policy_path),
+        store=store,
+        transcribers=transcribers,
+        config=settings.turn_config(),
+    )
+    api_settings = settings.model_copy(update={"device_tokens": {"tok": "kitchen"}})
+    client = create_app(api_settings, pipeline=pipeline).test_client()
+    start = datetime.now(UTC)
+    capture = {"trigger": "push_to_talk", "start": start.isoformat()}
+    capture["end"] = (start + timedelta(seconds=3)).isoformat()
+    response = client.post(
+        "/v1/utterances",
+        data={
+            "audio": (io.BytesIO((DATA / name).read_bytes()), name),
+            "capture": json.dumps(capture),
+            "locale": "ko-KR",
+        },
+        headers={"Authorization": "Bearer tok"},
+        content_type="multipart/form-data",
+    )
+    store.close()
+    assert response.status_code == 200, response.get_data(as_text=True)
+    text: str = response.get_json()["transcript"]
+    return text
+
+
+def test_describe_lists_the_korean_model_with_streaming(ko_server: Running) -> None:
+    [event] = asyncio.run(exchange(ko_server, [Describe().event()], until=["info"]))
+    [asr] = Info.from_event(event).asr
+    assert asr.supports_transcript_streaming
+    assert asr.models[0].languages == ["ko-KR", "ko"]
+
+
+@pytest.mark.parametrize("name", ["wake_coffee.wav", "plain_shoes.wav", "plain_weather.wav"])
+def test_streamed_20ms_chunks_give_the_device_api_transcript(
+    ko_server: Running,
+    settings: Settings,
+    ko_transcribers: TranscriberSet,
+    tmp_path: Path,
+    name: str,
+) -> None:
+    received = asyncio.run(exchange(ko_server, utterance_events(DATA / name), until=STREAM_END))
+    kinds = [e.type for e in received]
+    # streaming order: start, chunks, the plain transcript, stop
+    assert kinds[0] == "transcript-start" and kinds[-2:] == ["transcript", "transcript-stop"]
+    assert set(kinds[1:-2]) <= {"transcript-chunk"}
+    [transcript] = of_type(received, "transcript")
+    text = transcript.data["text"]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in text), text
+    assert text == device_api_transcript(settings, ko_transcribers, tmp_path, name)
+    assert transcript.data["language"] == "ko"
+
+
+def test_transcript_chunks_arrive_before_the_audio_ends(ko_server: Running) -> None:
+    async def run() -> tuple[list[str], str]:
+        start, chunks = wav_chunks(DATA / "wake_coffee.wav")
+        early: list[str] = []
+        async with AsyncTcpClient(ko_server.host, ko_server.port) as client:
+            await client.write_event(start.event())
+            for chunk in chunks:
+                await client.write_event(chunk.event())
+            # everything read before audio-stop was produced while the audio streamed
+            await client.write_event(Event(type="ping", data={"text": "mark"}))
+            while (event := await asyncio.wait_for(client.read_event(), 30)) is not None:
+                if event.type == "pong":
+                    break
+                if event.type == "transcript-chunk":
+                    early.append(event.data["text"])
+            await client.write_event(AudioStop().event())
+            while (event := await asyncio.wait_for(client.read_event(), 30)) is not None:
+                if event.type == "transcript":
+                    return early, event.data["text"]
+        raise AssertionError("no transcript")
+
+    early, final = asyncio.run(run())
+    assert early, "expected transcript-chunk events while the audio was still streaming"
+    assert final.startswith("".join(early).strip().split(" ")[0])
+
+
+@pytest.mark.parametrize(
+    "name", ["wake_coffee_44k.wav", "wake_coffee_8k.wav", "wake_coffee_stereo.wav"]
+)
+def test_other_rates_and_stereo_are_converted(ko_server: Running, name: str) -> None:
+    received = asyncio.run(exchange(ko_server, utterance_events(DATA / name), until=STREAM_END))
+    [transcript] = of_type(received, "transcript")
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in transcript.data["text"])
+
+
+def test_32_bit_audio_is_converted_to_the_same_transcript(ko_server: Running) -> None:
+    audio = read_wav((DATA / "wake_coffee.wav").read_bytes())
+    samples = memoryview(audio.pcm).cast("h")
+    wide = b"".join(int(s * 65536).to_bytes(4, "little", signed=True) for s in samples)
+    step = 320 * 4
+    events = [
+        AudioStart(rate=16000, width=4, channels=1).event(),
+        *(
+            AudioChunk(rate=16000, width=4, channels=1, audio=wide[i : i + step]).event()
+            for i in range(0, len(wide), step)
+        ),
+        AudioStop().event(),
+    ]
+    wide_events = asyncio.run(exchange(ko_server, events, until=STREAM_END))
+    plain = asyncio.run(
+        exchange(ko_server, utterance_events(DATA / "wake_coffee.wav"), until=STREAM_END)
+    )
+    texts = [of_type(r, "transcript")[0].data["text"] for r in (wide_events, plain)]
+    assert texts[0] == texts[1]
+
+
+def test_detection_audio_and_transcript_make_a_wake_word_turn(ko_server: Running) -> None:
+    before = [Detection(name="aria").event()]
+    heard = asyncio.run(
+        exchange(
+            ko_server, utterance_events(DATA / "wake_coffee.wav", before=before), until=STREAM_END
+        )
+    )
+    [transcript] = of_type(heard, "transcript")
+    assert transcript.data["context"]["askfirst"]["trigger"] == "wake_word"
+    # The conversation turn comes on a new connection, as Home Assistant sends it.
+    text = transcript.data["text"]
+    turn = Transcript(text=text, language="ko", context={"conversation_id": "c-wake"}).event()
+    [answer] = asyncio.run(exchange(ko_server, [turn], until=("handled", "not-handled", "error")))
+    ours = answer.data["context"]["askfirst"]
+    assert ours["tag_reasons"] == ["wake_word_verified"], ours
+    store = ko_server.service.pipeline.store
+    assert store.get_decision(ours["decision_id"]) is not None
+    exported = io.StringIO()
+    assert store.audit_export(exported) >= 1
+    assert ours["decision_id"] in exported.getvalue()
+    assert store.audit_verify().ok
+
+
+def test_run_pipeline_from_speech_to_text_is_push_to_talk(ko_server: Running) -> None:
+    before = [RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.HANDLE).event()]
+    heard = asyncio.run(
+        exchange(
+            ko_server, utterance_events(DATA / "plain_coffee.wav", before=before), until=STREAM_END
+        )
+    )
+    [transcript] = of_type(heard, "transcript")
+    turn = Transcript(text=transcript.data["text"], language="ko").event()
+    [answer] = asyncio.run(exchange(ko_server, [turn], until=("handled", "not-handled", "error")))
+    assert answer.data["context"]["askfirst"]["tag_reasons"] == ["push_to_talk"]
+
+
+def test_a_chunk_with_another_rate_is_an_error_and_closes_a_transcription(
+    ko_server: Running,
+) -> None:
+    _, chunks = wav_chunks(DATA / "wake_coffee.wav")
+    wrong = AudioChunk(rate=8000, width=2, channels=1, audio=chunks[1].audio)
+    events = [*utterance_events(DATA / "wake_coffee.wav")[:3], wrong.event()]
+    received = asyncio.run(exchange(ko_server, events))  # until the server closes
+    assert [e.type for e in received] == ["transcript-start", "error"]
+    assert received[-1].data["code"] == "audio-format-changed"
+    assert "16000 Hz" in received[-1].data["text"]
+
+
+def test_disconnecting_mid_utterance_frees_the_recogniser(ko_server: Running) -> None:
+    async def hang_up() -> None:
+        start, chunks = wav_chunks(DATA / "wake_coffee.wav")
+        async with AsyncTcpClient(ko_server.host, ko_server.port) as client:
+            await client.write_event(start.event())
+            for chunk in chunks[:40]:
+                await client.write_event(chunk.event())
+
+    for _ in range(3):  # more than the pool's two recognisers: each must have been returned
+        asyncio.run(hang_up())
+    received = asyncio.run(
+        exchange(ko_server, utterance_events(DATA / "plain_shoes.wav"), until=STREAM_END)
+    )
+    assert of_type(received, "transcript")
