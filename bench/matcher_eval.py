@@ -109,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("audio_dir", nargs="?", type=Path)
     parser.add_argument("--skip-vosk", action="store_true", help="no ko-KR transcription")
+    parser.add_argument("--locales", default="en,ko", help="comma-separated: en, ko")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         audio_dir = args.audio_dir
@@ -116,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             audio_dir = Path(scratch) / "audio"
             subprocess.run([str(HERE / "make_rooms.sh"), str(audio_dir)], check=True)
         for short, locale in LOCALES.items():
+            if short not in args.locales.split(","):
+                continue
             groups = clips(audio_dir, short)
             began = time.perf_counter()
             prints = acoustic_groups(groups)
