@@ -4,7 +4,9 @@ Every record keeps two times apart: ``recorded_at`` (when the server recorded it
 ``at``) and, for a decision, ``captured_at`` (when the device heard the utterance). A prompted
 decision's line carries ``asked``: the transcript while it is retained (``utterances.text``),
 else null with ``transcript_retained: false``, and for an Alexa request the intent name and
-slot values the record kept. Read-only; nothing here writes.
+slot values the record kept. ``household`` is the capturing device's household (spoken turns;
+an Alexa request knows none); ``offer_id`` is the offer the decision considered, permitted or
+not (``permit`` says which). Read-only; nothing here writes.
 """
 
 from __future__ import annotations

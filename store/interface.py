@@ -82,8 +82,11 @@ class Store(ABC):
         """The user declined an offer; it is not offered to them again. Audited."""
 
     @abstractmethod
-    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
-        """Mark the user as a child profile (no offers). Audited."""
+    def set_child_profile(
+        self, user_id: str, child_profile: bool, *, now: datetime | None = None
+    ) -> None:
+        """Mark the user as a child profile (no offers). Audited at ``now`` (default: the
+        current time)."""
 
     @abstractmethod
     def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:

@@ -35,6 +35,8 @@ class Tally:
     ambient_seen: int = 0
     ambient_with_text: int = 0
     offers_not_prompted: int = 0
+    offers_erased: int = 0
+    """Offers whose record was erased (right to erasure): their tag can no longer be read."""
 
     def add(self, line: Mapping[str, Any]) -> None:
         """Count one evidence line."""
@@ -72,7 +74,9 @@ class Tally:
                 self.ambient_with_text += 1
         if line["permit"]:
             self.offers[line["offer_id"] or ERASED] += 1
-            if tag != "prompted":  # an erased permit is not shown to be prompted
+            if tag == ERASED:
+                self.offers_erased += 1  # erased on request: its evidence is gone, not wrong
+            elif tag != "prompted":
                 self.offers_not_prompted += 1
         else:
             self.denials[str(line["rule"])] += 1
@@ -128,6 +132,11 @@ class AuditReport:
             f"{self.ambient_stored_with_text} stored with text (must be 0), "
             f"{self.total.offers_not_prompted} offers whose evidence was not prompted "
             f"(must be 0): {verdict}"
+            + (
+                f" ({self.total.offers_erased} offers' records erased on request)"
+                if self.total.offers_erased
+                else ""
+            )
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -139,6 +148,7 @@ class AuditReport:
                 "ambient_turns_seen": self.total.ambient_seen,
                 "ambient_turns_stored_with_text": self.ambient_stored_with_text,
                 "offers_not_prompted": self.total.offers_not_prompted,
+                "offers_erased": self.total.offers_erased,
                 "clean": self.clean,
                 "statement": self.privacy_statement(),
             },

@@ -247,13 +247,14 @@ class SqlStore(Store):
             )
         self._after_commit([done])
 
-    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
+    def set_child_profile(
+        self, user_id: str, child_profile: bool, *, now: datetime | None = None
+    ) -> None:
         _require_text(user_id, "user_id")
+        at = db_time(datetime.now(UTC) if now is None else now, field="now")
         with self._write() as conn:
             lock_user(conn, user_id)
-            done = write_consent(
-                conn, user_id=user_id, at=db_time(datetime.now(UTC)), child_profile=child_profile
-            )
+            done = write_consent(conn, user_id=user_id, at=at, child_profile=child_profile)
         self._after_commit([done])
 
     def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:

@@ -57,6 +57,7 @@ def _csv_rows(report: AuditReport) -> Iterator[list[str]]:
         yield [day, "erased_records", "", str(tally.erased_records)]
         yield [day, "ambient_seen", "", str(tally.ambient_seen)]
         yield [day, "offers_not_prompted", "", str(tally.offers_not_prompted)]
+        yield [day, "offers_erased", "", str(tally.offers_erased)]
     yield ["total", "ambient_stored_with_text", "", str(report.ambient_stored_with_text)]
 
 
