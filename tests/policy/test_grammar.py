@@ -1,8 +1,9 @@
-"""The hassil grammar: its test files, template coverage, hassil's sampler and hassil's recogniser."""
+"""The hassil grammar: its test files, template coverage, hassil's sampler and recogniser."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -15,6 +16,7 @@ from askfirst.core.text import normalise
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
 from askfirst.policy.detector import detect
 from askfirst.policy.grammar import grammar_for, product_values
+from askfirst.policy.locale import load_locale
 from askfirst.policy.values import NoReason, QuestionKind
 
 POLICY = load_policy(EXAMPLE_POLICY_PATH)
@@ -73,8 +75,6 @@ def test_every_template_is_exercised_by_the_test_file(locale: str) -> None:
 
 def grammar_clause(locale: str, text: str) -> str:
     """The one clause a test sentence is (vocatives and fillers off), as the detector reads it."""
-    from askfirst.policy.locale import load_locale
-
     clauses = load_locale(locale).clauses(text)
     return clauses[-1] if clauses else ""
 
@@ -128,8 +128,6 @@ def test_the_product_list_comes_from_the_catalog() -> None:
 
 
 def test_a_new_catalog_entry_is_recognised_without_touching_the_grammar() -> None:
-    from dataclasses import replace
-
     kayak = replace(
         POLICY.catalog[0], id="kayak-1", title="River Kayak", category="kayaks", synonyms=()
     )
