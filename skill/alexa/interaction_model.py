@@ -1,4 +1,4 @@
-"""The Alexa interaction model (en-US) and skill manifest, generated from the catalog and the grammar.
+"""The Alexa interaction model (en-US) and skill manifest, from the catalog and the grammar.
 
 The question intents' samples come from the same hassil grammar the text detector reads
 (``policy/grammars/en-US.yaml``), so the two cannot drift; consent commands are listed here.
@@ -177,7 +177,7 @@ def question_samples(catalog: Sequence[CatalogEntry]) -> dict[str, list[str]]:
         if template.kind is None:
             continue
         name = QUESTION_INTENT_FOR_KIND[template.kind]
-        rng = random.Random(zlib.crc32(template.text.encode("utf-8")))
+        rng = random.Random(zlib.crc32(template.text.encode("utf-8")))  # noqa: S311 - sampling
         drawn = [grammar.sample(expression, None)]
         drawn += [grammar.sample(expression, rng) for _ in range(SAMPLES_PER_TEMPLATE)]
         for text in drawn:

@@ -14,7 +14,7 @@ from askfirst.core.errors import CoreError
 from askfirst.policy.errors import PolicyError
 from askfirst.skill.settings import load_settings
 from askfirst.skill.simulator.runner import Backend, Report, simulate
-from askfirst.skill.simulator.scenario import load_scenario, schema
+from askfirst.skill.simulator.scenario import ScenarioError, load_scenario, parse_start, schema
 from askfirst.skill.simulator.timeline import Style, json_lines, summary, timeline
 from askfirst.store.errors import StoreError
 from askfirst.turn.errors import TurnError
@@ -54,6 +54,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--store", metavar="URL", help="store URL (default: a fresh SQLite file per run)"
     )
     parser.add_argument("--policy", type=Path, help="policy file (overrides the scenario's)")
+    parser.add_argument(
+        "--start",
+        metavar="DATE",
+        help="when 'at: 0' is: YYYY-MM-DD (midnight UTC) or an ISO time with its offset "
+        "(overrides the scenario's 'start'; default 01:00 UTC today). In-process only: a "
+        "server over --url runs on its own clock",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="FILE",
+        help="write audit checkpoints to FILE (every --checkpoint-every records and at the "
+        "end of the run); use with --store to keep the log",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="records between checkpoints (default 1000)",
+    )
     parser.add_argument("--settings", type=Path, help="settings TOML file")
     parser.add_argument("--verbose", "-v", action="store_true", help="show every rule's verdict")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
@@ -112,6 +133,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
 
 
 def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
+    start = None if args.start is None else parse_start(args.start)
+    if args.url and (start is not None or args.checkpoint is not None):
+        raise ScenarioError(
+            "--start and --checkpoint: expected an in-process run, got --url (a server runs "
+            "on its own clock and writes its own checkpoints)"
+        )
+    if args.checkpoint_every < 1:
+        raise ScenarioError(f"--checkpoint-every: expected N >= 1, got {args.checkpoint_every!r}")
     loaded = load_scenario(args.file, jsonl=True if args.jsonl else None)
     settings = load_settings(args.settings)
     backend: Backend
@@ -119,10 +148,18 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
         from askfirst.skill.simulator.remote import OverHttp
 
         backend = OverHttp.for_scenario(loaded, args.url, args.token)
+        start = datetime.now(UTC).replace(microsecond=0)
     else:
         from askfirst.skill.simulator.inprocess import InProcess
 
-        backend = InProcess.create(loaded, settings, store_url=args.store, policy_path=args.policy)
+        backend = InProcess.create(
+            loaded,
+            settings,
+            store_url=args.store,
+            policy_path=args.policy,
+            checkpoint_path=args.checkpoint,
+            checkpoint_every=args.checkpoint_every,
+        )
     total = len(loaded.scenario.events)
     bar = None
     if total >= PROGRESS_MIN_EVENTS and err.isatty():
@@ -133,7 +170,7 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
         return simulate(
             loaded,
             backend,
-            start=datetime.now(UTC).replace(microsecond=0) if args.url else None,
+            start=start,
             broadcast_window_seconds=settings.broadcast_window_seconds,
             progress=None if bar is None else bar.update,
         )
