@@ -109,7 +109,7 @@ def test_every_sample_means_to_the_text_detector_what_it_means_to_alexa() -> Non
     )
     kinds = {name: kind for kind, name in im.QUESTION_INTENT_FOR_KIND.items()}
     commands = {im.OPT_OUT_INTENT: Command.OPT_OUT, im.OPT_IN_INTENT: Command.OPT_IN}
-    wrong = []
+    wrong: list[tuple[str, str, object]] = []
     for name, intent in intents.items():
         for sample in intent["samples"]:
             text = sample.replace("{product}", "running shoes")
