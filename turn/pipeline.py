@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from askfirst.core.capture import Trigger
 from askfirst.core.peers import PeerCapture
@@ -57,6 +58,16 @@ def _may_be_broadcast(trigger: Trigger, text: str, locale: SpeechLocale) -> bool
     if trigger is Trigger.NONE:
         return mentions_wake_word(text, locale)
     return True
+
+
+def scoped_id(device_id: str, utterance_id: str) -> str:
+    """A device's own utterance id, kept as ``<device>/<id>`` so devices never share ids.
+
+    The device id is percent-encoded, so the first ``/`` always ends it: no two (device, id)
+    pairs give the same key, and a retry refused as a duplicate can only name this device's
+    own earlier decision.
+    """
+    return f"{quote(device_id, safe='')}/{utterance_id}"
 
 
 def utc_now() -> datetime:
@@ -148,7 +159,9 @@ class Pipeline:
             )
         return Heard(
             turn=turn,
-            utterance_id=turn.utterance_id or self._new_id(),
+            utterance_id=self._new_id()
+            if turn.utterance_id is None
+            else scoped_id(turn.device_id, turn.utterance_id),
             locale=locale,
             transcript=transcript,
             wake_word_spotted=spotted,
@@ -207,6 +220,7 @@ class Pipeline:
                 device_id=turn.device_id,
                 user_id=turn.user_id,
                 session_id=turn.session_id,
+                clock=capture.clock,
             )
             # Only a prompted utterance's words are ever read for meaning.
             command: Command | None = None
