@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from askfirst.core.capture import Trigger
@@ -241,6 +242,10 @@ class Pipeline:
                 command=command,
                 provenance=Provenance(utterance.tag.value),
                 request=turn.request,
+                context={
+                    "household": capture.household,
+                    "trigger": capture.trigger.value,
+                },
             )
         return self._observed(
             TurnResult(
@@ -317,6 +322,7 @@ class Pipeline:
                 provenance=Provenance.ALEXA_INTENT,
                 request=intent.request,
                 asks_back=asks_back,
+                context={"intent": {"name": intent.intent_name, "slots": dict(intent.slots)}},
             )
         return self._observed(
             TurnResult(
@@ -359,6 +365,7 @@ class Pipeline:
         provenance: Provenance,
         request: RequestFacts,
         asks_back: Callable[[Decision, Question | None], bool] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Decision:
         evidence = (
             Evidence(
@@ -382,7 +389,8 @@ class Pipeline:
             request=request,
             policy=self.policy,
         )
-        tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        tx.keep_policy(self.policy, decision_id=decision.id)
+        tx.record(utterance=utterance.redacted(), decision=decision, consent=state, context=context)
         if asks_back is not None and asks_back(decision, question):
             tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision
