@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from askfirst.core.capture import Clock
 from askfirst.core.tags import UtteranceTag
 
 
@@ -59,6 +60,8 @@ class Utterance:
     device_id: str
     user_id: str | None = None
     session_id: str | None = None
+    clock: Clock = Clock.DEVICE
+    """Whose clock ``at`` is: the device's, or the server's arrival time when it sent none."""
 
     def redacted(self) -> Utterance:
         """This utterance without its text when it is ambient (what may be kept or shown)."""
@@ -74,6 +77,7 @@ class Utterance:
             device_id=self.device_id,
             user_id=self.user_id,
             session_id=self.session_id,
+            clock=self.clock,
         )
 
 

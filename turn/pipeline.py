@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
 
 from askfirst.core.capture import Trigger
 from askfirst.core.peers import PeerCapture
@@ -65,6 +67,16 @@ def _may_be_broadcast(trigger: Trigger, text: str, locale: SpeechLocale) -> bool
     if trigger is Trigger.NONE:
         return mentions_wake_word(text, locale)
     return True
+
+
+def scoped_id(device_id: str, utterance_id: str) -> str:
+    """A device's own utterance id, kept as ``<device>/<id>`` so devices never share ids.
+
+    The device id is percent-encoded, so the first ``/`` always ends it: no two (device, id)
+    pairs give the same key, and a retry refused as a duplicate can only name this device's
+    own earlier decision.
+    """
+    return f"{quote(device_id, safe='')}/{utterance_id}"
 
 
 def utc_now() -> datetime:
@@ -156,7 +168,9 @@ class Pipeline:
             )
         return Heard(
             turn=turn,
-            utterance_id=turn.utterance_id or self._new_id(),
+            utterance_id=self._new_id()
+            if turn.utterance_id is None
+            else scoped_id(turn.device_id, turn.utterance_id),
             locale=locale,
             transcript=transcript,
             wake_word_spotted=spotted,
@@ -215,6 +229,7 @@ class Pipeline:
                 device_id=turn.device_id,
                 user_id=turn.user_id,
                 session_id=turn.session_id,
+                clock=capture.clock,
             )
             # Only a prompted utterance's words are ever read for meaning.
             command: Command | None = None
@@ -238,6 +253,10 @@ class Pipeline:
                 command=command,
                 provenance=Provenance(utterance.tag.value),
                 request=turn.request,
+                context={
+                    "household": capture.household,
+                    "trigger": capture.trigger.value,
+                },
             )
         return self._observed(
             TurnResult(
@@ -315,6 +334,7 @@ class Pipeline:
                 provenance=Provenance.ALEXA_INTENT,
                 request=intent.request,
                 asks_back=asks_back,
+                context={"intent": {"name": intent.intent_name, "slots": dict(intent.slots)}},
             )
         return self._observed(
             TurnResult(
@@ -358,6 +378,7 @@ class Pipeline:
         request: RequestFacts,
         asks_back: Callable[[Decision, Question | None], bool] | None = None,
         no_question: NoQuestion | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Decision:
         evidence = (
             Evidence(
@@ -382,7 +403,8 @@ class Pipeline:
             policy=self.policy,
             no_question=no_question,
         )
-        tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        tx.keep_policy(self.policy, decision_id=decision.id)
+        tx.record(utterance=utterance.redacted(), decision=decision, consent=state, context=context)
         if asks_back is not None and asks_back(decision, question):
             tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision
