@@ -17,6 +17,7 @@ from askfirst.skill.alexa.verify import AlexaVerifier, normalize_cert_url
 from askfirst.skill.api import errors as http_errors
 from askfirst.skill.api import request_ids
 from askfirst.skill.api.depth import check_depth
+from askfirst.skill.api.readiness import Readiness
 from askfirst.skill.api.routes import blueprint, decode_json
 from askfirst.skill.errors import SkillError, VerificationError
 from askfirst.skill.settings import Settings, load_settings
@@ -93,6 +94,7 @@ def create_app(
         verifier = build_verifier(settings)
     app.extensions["askfirst.settings"] = settings
     app.extensions["askfirst.pipeline"] = pipeline
+    app.extensions["askfirst.readiness"] = Readiness(pipeline.readiness)
     app.extensions["askfirst.alexa"] = AlexaEndpoint(pipeline=pipeline) if alexa_enabled else None
     app.extensions["askfirst.verifier"] = verifier
     request_ids.register(app)

@@ -292,7 +292,7 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    checks = _pipeline().readiness()
+    checks: dict[str, bool] = current_app.extensions["askfirst.readiness"]()
     ready = all(checks.values())
     response = jsonify({"ready": ready, **checks})
     response.status_code = 200 if ready else 503
