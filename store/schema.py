@@ -128,6 +128,17 @@ audit_log = Table(
 )
 """Append-only. ``payload`` and ``user_id`` are erasable and stay outside the chained bytes."""
 
+policy_texts = Table(
+    "policy_texts",
+    metadata,
+    Column("hash", Text, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("first_at", Text, nullable=False),
+    Column("first_decision_id", Text, nullable=False),
+)
+"""Every policy a decision was made under: its canonical text (whose SHA-256 is ``hash``),
+written with the first decision under it. Not personal; never erased."""
+
 chain_head = Table(
     "chain_head",
     metadata,
@@ -170,7 +181,16 @@ def _v2(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (2, _v2))
+def _v3(conn: Connection) -> None:
+    """Keep the text of every policy a decision was made under (``policy_texts``)."""
+    policy_texts.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
+    (1, _v1),
+    (2, _v2),
+    (3, _v3),
+)
 """(version, step) in order; a step runs once, inside the same transaction as its version bump."""
 
 

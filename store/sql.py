@@ -27,6 +27,7 @@ from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
 from askfirst.store.limits import check_size
+from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.schema import (
     audit_log,
@@ -93,6 +94,8 @@ class SqlStore(Store):
         self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
         self._open_lock = threading.Lock()
+        self._known_policies: frozenset[str] = frozenset()
+        """Policies this process knows the store keeps (so a turn skips writing them)."""
         try:
             self._open()
         except StoreUnavailable as exc:
@@ -168,13 +171,20 @@ class SqlStore(Store):
                 with db_errors("locking the user"):
                     lock_user(conn, user_id)
                 tx = SqlTurn(
-                    conn, user_id=user_id, session_id=session_id, now=now, retention=self._retention
+                    conn,
+                    user_id=user_id,
+                    session_id=session_id,
+                    now=now,
+                    retention=self._retention,
+                    known_policies=self._known_policies,
                 )
                 yield tx
                 tx.open = False
         finally:
             if tx is not None:
                 tx.open = False
+        if tx.kept_policies:
+            self._known_policies = self._known_policies | set(tx.kept_policies)
         self._after_commit(tx.appended)
 
     def _after_commit(self, appended: list[Appended]) -> None:
@@ -465,6 +475,14 @@ class SqlStore(Store):
         if dropped:
             logger.info("store: purged %d decision index rows before %s", dropped, decided_before)
         return purged
+
+    def policy_text(self, wanted: str) -> KeptPolicy | None:
+        with self._read() as conn:
+            return find_policy(conn, wanted)
+
+    def policy_hashes(self) -> list[str]:
+        with self._read() as conn:
+            return kept_hashes(conn)
 
     def record_count(self) -> int:
         """How many audit records there are."""

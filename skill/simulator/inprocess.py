@@ -169,6 +169,7 @@ class InProcess(Backend):
                 topic=event.slots.get(PRODUCT_SLOT),
                 command=command,
                 request=RequestFacts(limit_ad_tracking=lat),
+                slots=dict(event.slots),
             )
         ).to_json()
 
