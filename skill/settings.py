@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     SQLite commits durably by default (``synchronous=full``); ``sqlite:///file.db?synchronous=
     normal`` is faster and survives a killed process, but may lose the last decisions and
     their audit records on power loss or an OS crash."""
+    store_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    """The deadline of every database call (connect, lock, statement, unacknowledged TCP):
+    a stalled database answers 503 in about this long instead of hanging the request."""
     checkpoint_path: Path | None = None
     """Where audit checkpoints are written (outside the database)."""
     checkpoint_every: int = Field(default=1000, ge=1)

@@ -530,6 +530,21 @@ class SqlStore(Store):
             return False
         return True
 
+    def writable(self) -> bool:
+        """Commit a real (net-zero) write: a row into ``peers`` and out again, durably."""
+        probe = "\x1freadyz"  # not a device id any token maps to: no turn ever reads it
+        try:
+            with self._write() as conn:
+                at = db_time(datetime.now(UTC), field="probe.at")
+                conn.execute(
+                    insert(peers).values(device_id=probe, at=at, fingerprint=probe, expires_at=at)
+                )
+                conn.execute(delete(peers).where(peers.c.device_id == probe))
+        except StoreError as e:
+            logger.warning("store: write probe failed: %s", e)
+            return False
+        return True
+
 
 ERASED_TABLES = (utterances, decisions, declined, users, audit_log)
 """The tables an erasure deletes or blanks rows in (and ``vacuum`` cleans)."""

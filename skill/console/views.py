@@ -65,6 +65,9 @@ def register(app: Flask, settings: Settings) -> None:
     """Mount the console at ``/console`` for the operators ``settings`` names."""
     auth.configure_session(app, settings.console_secret)
     app.extensions["askfirst.console"] = Operators(settings.console_tokens)
+    app.extensions["askfirst.console.households"] = {
+        device.device_id: device.household for device in settings.devices().values()
+    }
     app.register_blueprint(console)
     logger.info(
         "console: enabled at /console for %d operator token(s)", len(settings.console_tokens)
@@ -124,7 +127,18 @@ def _too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
 
 @console.context_processor
 def _globals() -> dict[str, Any]:
-    return {"csrf_token": auth.csrf_token, "csrf_field": auth.CSRF_FIELD}
+    return {
+        "csrf_token": auth.csrf_token,
+        "csrf_field": auth.CSRF_FIELD,
+        "household": _household,
+    }
+
+
+def _household(device_id: str | None) -> str | None:
+    """The household a configured device listens in, when it is not a household of one."""
+    households: dict[str, str] = current_app.extensions["askfirst.console.households"]
+    found = households.get(device_id or "")
+    return None if found is None or found == device_id else found
 
 
 # -- signing in and out ---------------------------------------------------------------------
