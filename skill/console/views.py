@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO, cast
 from urllib.parse import urlencode
 
 from flask import (
@@ -48,6 +48,8 @@ console = Blueprint(
 )
 
 PAGE_SIZE = 25
+EXPORT_IN_MEMORY = 4_000_000
+"""An export larger than this many characters is spooled to a temporary file."""
 PUBLIC = frozenset({"console.sign_in", "console.static"})
 """Endpoints a signed-out browser may reach."""
 SECURITY_HEADERS = {
@@ -323,11 +325,25 @@ def verify() -> Response:
 
 @console.route("/audit/export.jsonl")
 def export() -> Response:
-    out = io.StringIO()
-    count = _store().audit_export(out)
+    """The log as JSON Lines, spooled to a temporary file past a few MB and sent in chunks."""
+    spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by the response generator
+        mode="w+", encoding="utf-8", max_size=EXPORT_IN_MEMORY
+    )
+    try:
+        count = _store().audit_export(cast(TextIO, spool))
+    except BaseException:
+        spool.close()
+        raise
     logger.info("console: exported %d audit records", count)
+    spool.seek(0)
+
+    def chunks() -> Iterator[str]:
+        with spool:
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+
     return Response(
-        out.getvalue(),
+        chunks(),
         mimetype="application/jsonl",
         headers={"Content-Disposition": 'attachment; filename="askfirst-audit.jsonl"'},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,56 @@ def test_a_devices_household_is_shown_with_it(tmp_path: Path) -> None:
         assert "hall" in html and "· flat-12" in html
     finally:
         app.extensions["askfirst.pipeline"].close()
+
+
+def test_pages_go_back_in_time_and_forward_to_the_newest(
+    operator: FlaskClient, played: tuple[Live, Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from askfirst.skill.console import views
+
+    _, report = played
+    ids = [o.result["decision"]["id"] for o in report.outcomes if o.result]
+    monkeypatch.setattr(views, "PAGE_SIZE", 4)
+    seen: list[str] = []
+    url = "/console/turns?tag=&offer="
+    for _ in range(5):
+        html = operator.get(url, base_url=BASE).get_data(as_text=True)
+        seen += [d for d in ids if d in html]
+        older = re.search(r'<a href="([^"]+)" rel="next">', html)
+        if older is None:
+            break
+        url = older.group(1).replace("&amp;", "&")
+        assert "before=" in url
+    assert sorted(seen) == sorted(ids)  # every turn once, on some page
+    assert "← Newest" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("since=2999-01-01", 0),
+        ("until=2000-01-01T00:00", 0),
+        ("since=2000-01-01&until=2999-12-31", None),
+    ],
+)
+def test_a_time_range_selects_turns(
+    operator: FlaskClient, played: tuple[Live, Report], query: str, expected: int | None
+) -> None:
+    _, report = played
+    ids = [o.result["decision"]["id"] for o in report.outcomes if o.result]
+    html = operator.get(f"/console/turns?{query}", base_url=BASE).get_data(as_text=True)
+    shown = sum(1 for d in ids if d in html)
+    assert shown == (len(ids) if expected is None else expected)
+
+
+def test_a_large_export_is_spooled_to_disk_and_sent_whole(
+    operator: FlaskClient, played: tuple[Live, Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from askfirst.skill.console import views
+
+    live, _ = played
+    monkeypatch.setattr(views, "EXPORT_IN_MEMORY", 16)
+    lines = operator.get("/console/audit/export.jsonl", base_url=BASE).get_data(as_text=True)
+    seqs = [json.loads(line)["seq"] for line in lines.splitlines()]
+    summary = live.app.extensions["askfirst.pipeline"].store.log_summary()
+    assert seqs == list(range(1, summary.records + 1))
