@@ -119,8 +119,13 @@ class Pipeline:
         return self.transcribers.ready
 
     def readiness(self) -> dict[str, bool]:
-        """What ``/readyz`` reports: the speech models are loaded and the store answers."""
-        return {"models": self.transcribers.ready, "store": self.store.ping()}
+        """What ``/readyz`` reports: models loaded, the store answers, a write commits."""
+        reachable = self.store.ping()
+        return {
+            "models": self.transcribers.ready,
+            "store": reachable,
+            "writes": reachable and self.store.writable(),
+        }
 
     def close(self) -> None:
         self.transcribers.close()
