@@ -13,7 +13,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from askfirst.turn.observer import TurnObserver
 from askfirst.turn.values import TurnResult
@@ -56,15 +56,45 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, fmt: LogFormat = "text", *, stream: TextIO | None = None) -> None:
-    """Send the root logger's records to ``stream`` (stderr) as text or JSON Lines."""
+    """Send the root logger's records to ``stream`` (stderr) as text or JSON Lines.
+
+    Like ``logging.basicConfig``, plain text leaves a root logger that something else already
+    handles (a test runner, an embedding program) alone; JSON always installs its handler. A
+    handler this function installed earlier is replaced, never stacked.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "askfirst", False)]:
+        root.removeHandler(old)
+    if fmt == "text" and root.handlers:
+        return
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.askfirst = True  # type: ignore[attr-defined]
     handler.addFilter(ContextIds())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def gunicorn_log_config(level: str) -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict`` that makes its own records JSON Lines too."""
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["ids"],
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "filters": {"ids": {"()": f"{__name__}.ContextIds"}},
+        "handlers": {"json": handler},
+        "root": {"level": level.upper(), "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": level.upper(), "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False},
+        },
+    }
 
 
 class DecisionIds(TurnObserver):

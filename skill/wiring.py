@@ -27,6 +27,7 @@ def pipeline_from_settings(settings: Settings, **kwargs: Any) -> Pipeline:
         checkpoint_path=settings.checkpoint_path,
         checkpoint_every=settings.checkpoint_every,
         retention=timedelta(days=settings.retention_days),
+        lock_timeout=settings.store_timeout_seconds,
         lazy=True,
     )
     return Pipeline(

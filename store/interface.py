@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
+from askfirst.policy.config import Policy
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store.chain import Checkpoint, VerifyReport
+from askfirst.store.evidence import EvidenceFilter
+from askfirst.store.policies import KeptPolicy
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
+from askfirst.store.report import AuditReport
 
 __all__ = ["Store", "TurnTx"]
 
@@ -26,12 +31,27 @@ class TurnTx(ABC):
         """The user's consent and cap counters as of now (inside the lock)."""
 
     @abstractmethod
-    def record(self, *, utterance: Utterance, decision: Decision, consent: UserState) -> None:
-        """Write the utterance, the decision and its audit record; ambient text is refused."""
+    def record(
+        self,
+        *,
+        utterance: Utterance,
+        decision: Decision,
+        consent: UserState,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write the utterance, the decision and its audit record; ambient text is refused.
+
+        ``context`` (JSON values) goes into the record as evidence of how the question
+        arrived: the capture's household and trigger, or the Alexa intent and its slots."""
 
     @abstractmethod
     def set_opt_out(self, opted_out: bool) -> None:
         """Opt the user out of (or back into) offers; audited."""
+
+    @abstractmethod
+    def keep_policy(self, policy: Policy, *, decision_id: str) -> None:
+        """Keep the policy's canonical text by its hash, with the first decision made under it
+        (a no-op once the store has it)."""
 
     @abstractmethod
     def decision_for(self, utterance_id: str) -> str | None:
@@ -63,8 +83,11 @@ class Store(ABC):
         """The user declined an offer; it is not offered to them again. Audited."""
 
     @abstractmethod
-    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
-        """Mark the user as a child profile (no offers). Audited."""
+    def set_child_profile(
+        self, user_id: str, child_profile: bool, *, now: datetime | None = None
+    ) -> None:
+        """Mark the user as a child profile (no offers). Audited at ``now`` (default: the
+        current time)."""
 
     @abstractmethod
     def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:
@@ -131,8 +154,15 @@ class Store(ABC):
         """Counts over the audit log: records, decisions, erased payloads, erasures, purges."""
 
     @abstractmethod
-    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
-        """Check the whole chain, and against the checkpoint file when there is one."""
+    def audit_verify(
+        self,
+        checkpoint_path: Path | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
+        """Check the whole chain, and against the checkpoint file when there is one.
+
+        ``progress(records_checked)`` is called every ``audit.PROGRESS_EVERY`` records."""
 
     @abstractmethod
     def audit_checkpoint(self, path: Path) -> Checkpoint:
@@ -165,9 +195,43 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def evidence_export(self, out: TextIO, where: EvidenceFilter) -> int:
+        """Write the records ``where`` selects as JSON Lines, each with its recorded and
+        captured times, user, device, household and (prompted decisions) the question as
+        asked; returns how many."""
+
+    @abstractmethod
+    def audit_report(self, where: EvidenceFilter) -> AuditReport:
+        """Per-day and total counts of the records ``where`` selects, with the privacy
+        statement's figures."""
+
+    @abstractmethod
+    def decision_evidence(self, decision_id: str) -> dict[str, Any] | None:
+        """The evidence line of one decision (as ``evidence_export`` writes it), or None."""
+
+    @abstractmethod
+    def subject_access(self, user_id: str, *, now: datetime) -> dict[str, Any]:
+        """Everything held about ``user_id``: consent state, caps, declines, retained
+        transcripts, decisions and consent records (a subject access request)."""
+
+    @abstractmethod
+    def policy_text(self, wanted: str) -> KeptPolicy | None:
+        """The kept policy whose hash is ``wanted`` (or a unique prefix of 12+ hex digits)."""
+
+    @abstractmethod
+    def policy_hashes(self) -> list[str]:
+        """The hashes of every kept policy, first used first."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections."""
 
     @abstractmethod
     def ping(self) -> bool:
         """Whether the database answers."""
+
+    def writable(self) -> bool:
+        """Whether a write commits now (not a full disk, a read-only file or a standby).
+
+        Stores that cannot tell answer as :meth:`ping` does."""
+        return self.ping()

@@ -111,7 +111,7 @@ peers_v1 = Table(
     Column("expires_at", Text, nullable=False, index=True),
     Index("peers_fingerprint_at", "fingerprint", "at"),
 )
-"""Version 1's exact-transcript registry (dropped by version 3; it held seconds of data)."""
+"""Version 1's exact-transcript registry (dropped by version 4; it held seconds of data)."""
 
 peers = Table(
     "capture_prints",
@@ -158,6 +158,17 @@ audit_log = Table(
 )
 """Append-only. ``payload`` and ``user_id`` are erasable and stay outside the chained bytes."""
 
+policy_texts = Table(
+    "policy_texts",
+    metadata,
+    Column("hash", Text, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("first_at", Text, nullable=False),
+    Column("first_decision_id", Text, nullable=False),
+)
+"""Every policy a decision was made under: its canonical text (whose SHA-256 is ``hash``),
+written with the first decision under it. Not personal; never erased."""
+
 chain_head = Table(
     "chain_head",
     metadata,
@@ -202,6 +213,11 @@ def _v2(conn: Connection) -> None:
 
 
 def _v3(conn: Connection) -> None:
+    """Keep the text of every policy a decision was made under (``policy_texts``)."""
+    policy_texts.create(conn, checkfirst=True)
+
+
+def _v4(conn: Connection) -> None:
     """Tolerant broadcast matching and households: keyed prints replace exact transcript HMACs."""
     peers_v1.drop(conn, checkfirst=True)
     metadata.create_all(conn, tables=[peers, media])
@@ -211,6 +227,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
     (3, _v3),
+    (4, _v4),
 )
 """(version, step) in order; a step runs once, inside the same transaction as its version bump."""
 
@@ -233,6 +250,27 @@ def migrate(conn: Connection) -> int:
             step(conn)
             conn.execute(update(schema_version).values(version=version))
             current = version
+    return current
+
+
+def check_schema(conn: Connection) -> int:
+    """The schema version of an existing store opened read-only; never creates or migrates."""
+    if not inspect(conn).has_table("schema_version"):
+        raise BadValueError(
+            "expected an askfirst store, got a database without askfirst's tables "
+            "(check the store URL)"
+        )
+    current = int(conn.execute(select(schema_version.c.version)).scalar_one())
+    newest = MIGRATIONS[-1][0]
+    if current != newest:
+        raise BadValueError(
+            f"schema_version: expected {newest} (this askfirst), got {current}; "
+            + (
+                "start `askfirst serve` on it once to migrate it"
+                if current < newest
+                else "the database was written by a newer askfirst"
+            )
+        )
     return current
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,13 +26,22 @@ from askfirst.store.chain import Checkpoint, VerifyReport
 from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
 from askfirst.store.codec import decision_from_json
 from askfirst.store.engine import READ_ONLY, db_errors, lock_user, make_engine
-from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
+from askfirst.store.errors import BadValueError, ReadOnlyStore, StoreError, StoreUnavailable
+from askfirst.store.evidence import (
+    EvidenceFilter,
+    ambient_text_count,
+    decision_line,
+    evidence_lines,
+)
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
 from askfirst.store.limits import check_size
+from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
+from askfirst.store.report import AuditReport, build_report
 from askfirst.store.schema import (
     audit_log,
+    check_schema,
     db_time,
     decisions,
     declined,
@@ -45,6 +55,7 @@ from askfirst.store.schema import (
 from askfirst.store.schema import (
     media as media_table,
 )
+from askfirst.store.subject import subject_access
 from askfirst.store.turn import SqlTurn, decision_for, read_user_state, write_consent
 from askfirst.store.windows import check_window, put_window, take_window
 
@@ -70,7 +81,10 @@ class SqlStore(Store):
         lock_timeout: float,
         lazy: bool = False,
         decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
+        read_only: bool = False,
     ) -> None:
+        self._read_only = read_only
+        self._opened = False
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
             raise BadValueError(
                 f"checkpoint_every: expected an integer >= 1, got {checkpoint_every!r}"
@@ -98,6 +112,8 @@ class SqlStore(Store):
         self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
         self._open_lock = threading.Lock()
+        self._known_policies: frozenset[str] = frozenset()
+        """Policies this process knows the store keeps (so a turn skips writing them)."""
         try:
             self._open()
         except StoreUnavailable as exc:
@@ -116,8 +132,15 @@ class SqlStore(Store):
             self._engine.connect() as conn,
             conn.begin(),
         ):
-            lock_migrations(conn)
-            migrate(conn)
+            if self._read_only:
+                check_schema(conn)
+            else:
+                lock_migrations(conn)
+                migrate(conn)
+        self._opened = True
+        if self._read_only:
+            logger.info("store: opened %s database %s read-only", self.dialect, self._engine.url)
+            return
         self._writer = (
             sqlite_group_commit(self._engine.url.database or "")
             if self.dialect == "sqlite"
@@ -130,6 +153,9 @@ class SqlStore(Store):
         writer = self._writer
         if writer is not None:
             return writer
+        if self._read_only:
+            self._ensure_connected()
+            raise ReadOnlyStore("this store was opened read-only; the command writes nothing")
         with self._open_lock:
             if self._writer is None:
                 self._open()
@@ -151,9 +177,17 @@ class SqlStore(Store):
         ):
             yield conn
 
+    def _ensure_connected(self) -> None:
+        """Open a lazily created store for reading (a read-only one is never migrated)."""
+        if self._opened:
+            return
+        with self._open_lock:
+            if not self._opened:
+                self._open()
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        self._ensure_open()
+        self._ensure_connected()
         with (
             db_errors("reading"),
             self._engine.connect() as conn,
@@ -173,13 +207,20 @@ class SqlStore(Store):
                 with db_errors("locking the user"):
                     lock_user(conn, user_id)
                 tx = SqlTurn(
-                    conn, user_id=user_id, session_id=session_id, now=now, retention=self._retention
+                    conn,
+                    user_id=user_id,
+                    session_id=session_id,
+                    now=now,
+                    retention=self._retention,
+                    known_policies=self._known_policies,
                 )
                 yield tx
                 tx.open = False
         finally:
             if tx is not None:
                 tx.open = False
+        if tx.kept_policies:
+            self._known_policies = self._known_policies | set(tx.kept_policies)
         self._after_commit(tx.appended)
 
     def _after_commit(self, appended: list[Appended]) -> None:
@@ -233,13 +274,14 @@ class SqlStore(Store):
             )
         self._after_commit([done])
 
-    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
+    def set_child_profile(
+        self, user_id: str, child_profile: bool, *, now: datetime | None = None
+    ) -> None:
         _require_text(user_id, "user_id")
+        at = db_time(datetime.now(UTC) if now is None else now, field="now")
         with self._write() as conn:
             lock_user(conn, user_id)
-            done = write_consent(
-                conn, user_id=user_id, at=db_time(datetime.now(UTC)), child_profile=child_profile
-            )
+            done = write_consent(conn, user_id=user_id, at=at, child_profile=child_profile)
         self._after_commit([done])
 
     def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:
@@ -432,7 +474,12 @@ class SqlStore(Store):
 
     # -- audit -----------------------------------------------------------------------------
 
-    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
+    def audit_verify(
+        self,
+        checkpoint_path: Path | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
         path = checkpoint_path if checkpoint_path is not None else self._checkpoint_path
         checkpoint = None
         problem = None
@@ -442,7 +489,7 @@ class SqlStore(Store):
             except BadValueError as e:
                 problem = f"checkpoint unusable: {e.message}"
         with self._read() as conn:
-            report = audit.verify(conn, checkpoint=checkpoint)
+            report = audit.verify(conn, checkpoint=checkpoint, progress=progress)
         if problem is None:
             return report
         return VerifyReport(
@@ -545,6 +592,41 @@ class SqlStore(Store):
             logger.info("store: purged %d decision index rows before %s", dropped, decided_before)
         return purged
 
+    def evidence_export(self, out: TextIO, where: EvidenceFilter) -> int:
+        count = 0
+        with self._read() as conn:
+            for line in evidence_lines(conn, where):
+                out.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
+                count += 1
+        return count
+
+    def audit_report(self, where: EvidenceFilter) -> AuditReport:
+        with self._read() as conn:
+            return build_report(
+                evidence_lines(conn, where),
+                since=None if where.since is None else db_time(where.since),
+                until=None if where.until is None else db_time(where.until),
+                ambient_rows_with_text=ambient_text_count(conn, where),
+            )
+
+    def decision_evidence(self, decision_id: str) -> dict[str, Any] | None:
+        _require_text(decision_id, "decision_id")
+        with self._read() as conn:
+            return decision_line(conn, decision_id)
+
+    def subject_access(self, user_id: str, *, now: datetime) -> dict[str, Any]:
+        _require_text(user_id, "user_id")
+        with self._read() as conn:
+            return subject_access(conn, user_id=user_id, now=now)
+
+    def policy_text(self, wanted: str) -> KeptPolicy | None:
+        with self._read() as conn:
+            return find_policy(conn, wanted)
+
+    def policy_hashes(self) -> list[str]:
+        with self._read() as conn:
+            return kept_hashes(conn)
+
     def record_count(self) -> int:
         """How many audit records there are."""
         with self._read() as conn:
@@ -566,6 +648,21 @@ class SqlStore(Store):
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError as e:
             logger.warning("store: ping failed: %s", e)
+            return False
+        return True
+
+    def writable(self) -> bool:
+        """Commit a real (net-zero) write: a row into ``peers`` and out again, durably."""
+        probe = "\x1freadyz"  # not a device id any token maps to: no turn ever reads it
+        try:
+            with self._write() as conn:
+                at = db_time(datetime.now(UTC), field="probe.at")
+                conn.execute(
+                    insert(peers).values(device_id=probe, at=at, fingerprint=probe, expires_at=at)
+                )
+                conn.execute(delete(peers).where(peers.c.device_id == probe))
+        except StoreError as e:
+            logger.warning("store: write probe failed: %s", e)
             return False
         return True
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from askfirst.core.capture import Trigger
@@ -28,9 +29,17 @@ from askfirst.core.peers import PeerCapture
 from askfirst.core.tags import UtteranceTag
 from askfirst.core.windows import ListeningWindow, open_window
 from askfirst.policy.config import Policy
-from askfirst.policy.detector import Command, detect_command, detect_question, question_for_topic
+from askfirst.policy.detector import Command, detect, detect_command, question_for_topic
 from askfirst.policy.engine import decide, propose_offer
-from askfirst.policy.values import Decision, Evidence, Provenance, Question, RequestFacts, Utterance
+from askfirst.policy.values import (
+    Decision,
+    Evidence,
+    NoQuestion,
+    Provenance,
+    Question,
+    RequestFacts,
+    Utterance,
+)
 from askfirst.speech.broadcast import Hearing, Outcome, resolve
 from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.shingles import text_fingerprint
@@ -124,8 +133,13 @@ class Pipeline:
         return self.transcribers.ready
 
     def readiness(self) -> dict[str, bool]:
-        """What ``/readyz`` reports: the speech models are loaded and the store answers."""
-        return {"models": self.transcribers.ready, "store": self.store.ping()}
+        """What ``/readyz`` reports: models loaded, the store answers, a write commits."""
+        reachable = self.store.ping()
+        return {
+            "models": self.transcribers.ready,
+            "store": reachable,
+            "writes": reachable and self.store.writable(),
+        }
 
     def close(self) -> None:
         self.transcribers.close()
@@ -271,22 +285,29 @@ class Pipeline:
             # Only a prompted utterance's words are ever read for meaning.
             command: Command | None = None
             question: Question | None = None
+            no_question: NoQuestion | None = None
             if utterance.tag is UtteranceTag.PROMPTED:
                 command = detect_command(text=utterance.text, locale=heard.locale.code)
                 if command is None:
-                    question = detect_question(
+                    found = detect(
                         text=utterance.text,
                         utterance_id=utterance.id,
                         locale=heard.locale.code,
                         catalog=self.policy.catalog,
                     )
+                    question, no_question = found.question, found.no
             decision = self._decide_and_record(
                 tx,
                 utterance=utterance,
                 question=question,
+                no_question=no_question,
                 command=command,
                 provenance=Provenance(utterance.tag.value),
                 request=turn.request,
+                context={
+                    "household": capture.household,
+                    "trigger": capture.trigger.value,
+                },
             )
         if heard.peer is not None:
             self.store.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
@@ -300,6 +321,7 @@ class Pipeline:
                 command=command,
                 decision=decision,
                 hearing=hearing,
+                no_question=no_question,
             )
         )
 
@@ -427,6 +449,7 @@ class Pipeline:
                 provenance=Provenance.ALEXA_INTENT,
                 request=intent.request,
                 asks_back=asks_back,
+                context={"intent": {"name": intent.intent_name, "slots": dict(intent.slots)}},
             )
         return self._observed(
             TurnResult(
@@ -469,6 +492,8 @@ class Pipeline:
         provenance: Provenance,
         request: RequestFacts,
         asks_back: Callable[[Decision, Question | None], bool] | None = None,
+        no_question: NoQuestion | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Decision:
         evidence = (
             Evidence(
@@ -491,8 +516,10 @@ class Pipeline:
             user=state,
             request=request,
             policy=self.policy,
+            no_question=no_question,
         )
-        tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        tx.keep_policy(self.policy, decision_id=decision.id)
+        tx.record(utterance=utterance.redacted(), decision=decision, consent=state, context=context)
         if asks_back is not None and asks_back(decision, question):
             tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,14 @@ from typing import Any
 from askfirst.core.capture import CaptureContext
 from askfirst.core.peers import PeerCapture
 from askfirst.policy.detector import Command
-from askfirst.policy.values import Decision, Question, QuestionKind, RequestFacts, Utterance
+from askfirst.policy.values import (
+    Decision,
+    NoQuestion,
+    Question,
+    QuestionKind,
+    RequestFacts,
+    Utterance,
+)
 from askfirst.speech.audio import Audio
 from askfirst.speech.broadcast import Hearing, Outcome
 from askfirst.speech.locale import SpeechLocale
@@ -61,6 +69,8 @@ class IntentInput:
     topic: str | None
     command: Command | None
     request: RequestFacts = field(default_factory=RequestFacts)
+    slots: Mapping[str, str] = field(default_factory=dict)
+    """Every filled slot as the user said it (kept in the decision's evidence)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +122,8 @@ class TurnResult:
     nothing is decided, offered, recorded or counted here."""
     hearing: Hearing = field(default_factory=lambda: Hearing(Outcome.ALONE))
     """What other devices' reports made of this capture."""
+    no_question: NoQuestion | None = None
+    """Why a prompted text held no question (None when it held one, or was not read)."""
 
     @property
     def offer_permitted(self) -> bool:
@@ -141,6 +153,7 @@ class TurnResult:
             tag=self.tag.tag,
             tag_reasons=self.tag.reasons,
             question=self.question,
+            no_question=self.no_question,
             command=self.command,
             decision=self.decision,
             offer=self.decision.offer

@@ -59,10 +59,7 @@ MAX_RESPONSE_BYTES = 24 * 1024
 UNKNOWN_DEVICE = "alexa:unknown-device"
 
 QUESTION_INTENTS: dict[str, QuestionKind] = {
-    model.PRODUCT_QUESTION_INTENT: QuestionKind.RECOMMENDATION,
-    model.DEAL_QUESTION_INTENT: QuestionKind.DEAL,
-    model.PRICE_QUESTION_INTENT: QuestionKind.PRICE,
-    model.WHAT_CAN_I_BUY_INTENT: QuestionKind.BROWSE,
+    name: kind for kind, name in model.QUESTION_INTENT_FOR_KIND.items()
 }
 COMMAND_INTENTS: dict[str, Command] = {
     model.OPT_OUT_INTENT: Command.OPT_OUT,
@@ -123,6 +120,9 @@ def _intent_input(
         topic=None if slot is None else slot.topic,
         command=command,
         request=RequestFacts(limit_ad_tracking=facts.limit_ad_tracking),
+        slots={
+            name: filled.value for name, filled in facts.slots.items() if filled.value is not None
+        },
     )
 
 

@@ -19,6 +19,7 @@ from gunicorn.app.base import BaseApplication
 
 from askfirst.policy.config import load_policy
 from askfirst.skill.api.app import create_app
+from askfirst.skill.logs import LogFormat, gunicorn_log_config
 from askfirst.skill.metrics import MULTIPROC_ENV
 from askfirst.skill.settings import Settings, load_settings
 from askfirst.turn.pipeline import Pipeline
@@ -38,13 +39,15 @@ class ServeOptions:
     timeout: int = 30
     """Seconds a worker may stay silent before gunicorn restarts it."""
     log_level: str = "info"
+    log_format: LogFormat = "text"
+    """"json": every line gunicorn and askfirst write is one JSON object."""
 
     def gunicorn_config(self) -> dict[str, Any]:
-        return {
+        config = {
             "bind": f"{self.host}:{self.port}",
             "workers": self.workers,
             "threads": self.threads,
-            "worker_class": "gthread",
+            "worker_class": "askfirst.skill.api.protocol_errors.JsonErrorWorker",
             "timeout": self.timeout,
             "graceful_timeout": 10,
             "keepalive": 5,
@@ -56,6 +59,9 @@ class ServeOptions:
             "worker_exit": _close_worker_pipeline,
             "child_exit": _forget_worker_metrics,
         }
+        if self.log_format == "json":
+            config["logconfig_dict"] = gunicorn_log_config(self.log_level)
+        return config
 
 
 def _close_worker_pipeline(server: Any, worker: Any) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+
+from askfirst.skill.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="log level on stderr (default WARNING)",
     )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=("text", "json"),
+        help="log lines as text, or as one JSON object per line with the request and decision "
+        "ids (never a transcript); default text",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in SUBCOMMAND_MODULES:
         try:
@@ -84,12 +94,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else 2
-    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    result = func(args)
+    try:
+        result = func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`askfirst simulate --json | head`): stop quietly, as Unix tools
+        # do; point stdout at /dev/null so the interpreter's own flush at exit cannot fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return int(result)
 
 

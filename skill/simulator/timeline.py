@@ -131,7 +131,11 @@ def _question(result: dict[str, Any]) -> str:
     if command:
         return f"none — command {command!r}"
     if not question:
-        return "none"
+        no = result.get("no_question")
+        if not no:
+            return "none"
+        detail = f" {no.get('detail')!r}" if no.get("detail") else ""
+        return f"none — {no.get('reason')}{detail}"
     topic = question.get("topic")
     return f"{question.get('kind')}" + (f" about {topic!r}" if topic else "")
 
@@ -145,4 +149,6 @@ def _reason(decision: dict[str, Any]) -> str:
 
 
 def _expected(expect: dict[str, Any]) -> str:
-    return "expected " + ", ".join(f"{key}={json.dumps(value)}" for key, value in expect.items())
+    return "expected " + ", ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in expect.items()
+    )

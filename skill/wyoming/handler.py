@@ -61,6 +61,8 @@ IGNORED = frozenset(
 )
 """Wyoming events askfirst has no use for; accepted and ignored, as the protocol asks."""
 STAGES = ("wake", "asr", "intent", "handle", "tts")
+UTTERANCE_IDLE_SECONDS = 10.0
+"""An open utterance holds a recogniser: a peer silent this long mid-utterance is closed."""
 
 
 def _field(data: dict[str, Any], name: str, kind: type, event: str) -> Any:
@@ -97,7 +99,20 @@ class Connection(AsyncEventHandler):
         try:
             while self._is_running:
                 try:
-                    event = await read_event(self.reader, self.service.limits)
+                    event = await asyncio.wait_for(
+                        read_event(self.reader, self.service.limits),
+                        None if self._utterance is None else UTTERANCE_IDLE_SECONDS,
+                    )
+                except TimeoutError:
+                    await self._refuse(
+                        WyomingError(
+                            f"expected audio or audio-stop within {UTTERANCE_IDLE_SECONDS:g} s "
+                            "of the last chunk, got nothing; the utterance is dropped",
+                            code="utterance-timeout",
+                            closes=True,
+                        )
+                    )
+                    break
                 except WyomingError as exc:
                     if not await self._refuse(exc):
                         break
@@ -347,17 +362,6 @@ class Connection(AsyncEventHandler):
             user = pipeline.user_key(user_id=None, device_id=identity.device_id)
             last = await asyncio.to_thread(pipeline.last_decision, user_id=user, session_id=None)
         said = answer(result, context=context, last=last)
-        if said.asks_back and conversation:
-            await asyncio.to_thread(
-                pipeline.assistant_asked,
-                device_id=identity.device_id,
-                prompt_ended_at=datetime.now(UTC),
-            )
-            service.recall.asked(
-                conversation_id=conversation,
-                device_id=identity.device_id,
-                seconds=service.settings.listening_window_seconds,
-            )
         logger.info(
             "wyoming: turn %s on %r (%s via %s): %s",
             result.utterance.id,
@@ -366,4 +370,19 @@ class Connection(AsyncEventHandler):
             facts.source,
             said.event.type,
         )
+        asks_back = said.asks_back and conversation
+        if asks_back:
+            service.recall.asked(
+                conversation_id=conversation,
+                device_id=identity.device_id,
+                seconds=service.settings.listening_window_seconds,
+            )
         await self.write_event(said.event)
+        if asks_back:
+            # After the answer, not before it: the window must exist by the user's next turn,
+            # which comes only once the reply has been spoken.
+            await asyncio.to_thread(
+                pipeline.assistant_asked,
+                device_id=identity.device_id,
+                prompt_ended_at=datetime.now(UTC),
+            )
