@@ -658,7 +658,16 @@ class SqlStore(Store):
             with self._write() as conn:
                 at = db_time(datetime.now(UTC), field="probe.at")
                 conn.execute(
-                    insert(peers).values(device_id=probe, at=at, fingerprint=probe, expires_at=at)
+                    insert(peers).values(
+                        device_id=probe,
+                        household=probe,
+                        utterance_id=probe,
+                        at=at,
+                        text_print=b"",
+                        audio_print=b"",
+                        answered=False,
+                        expires_at=at,
+                    )
                 )
                 conn.execute(delete(peers).where(peers.c.device_id == probe))
         except StoreError as e:
