@@ -227,8 +227,11 @@ class Pipeline:
         if heard.peer is None or heard.turn.capture.trigger not in _HOLD_TRIGGERS:
             return None
         hold = timedelta(seconds=self.config.broadcast_hold_seconds)
-        deadline = heard.turn.capture.start + hold
-        return deadline if deadline > self._clock() else None
+        now = self._clock()
+        # Never longer than the hold from now: a device clock running ahead (or a simulator
+        # replaying a scenario faster than it happened) must not park a turn.
+        deadline = min(heard.turn.capture.start + hold, now + hold)
+        return deadline if deadline > now else None
 
     # -- phase two -------------------------------------------------------------------------
 
