@@ -37,6 +37,7 @@ def open_store(
     lock_timeout: float = 5.0,
     lazy: bool = False,
     decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
+    read_only: bool = False,
 ) -> Store:
     """Open ("sqlite:///FILE" or "postgresql://...") and migrate the schema.
 
@@ -52,6 +53,9 @@ def open_store(
     With ``lazy=True`` an unreachable database is not an error yet: the store connects and
     migrates on first use, and every use fails closed with StoreUnavailable until it can (a
     server then starts and answers 503 instead of failing to boot).
+
+    With ``read_only=True`` (maintenance commands that only read) the schema is checked, never
+    created or migrated, and any write raises ReadOnlyStore.
     """
     return SqlStore(
         url,
@@ -61,4 +65,5 @@ def open_store(
         lock_timeout=lock_timeout,
         lazy=lazy,
         decision_retention=decision_retention,
+        read_only=read_only,
     )

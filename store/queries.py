@@ -33,6 +33,7 @@ class TurnFilter:
 
     device_id: str | None = None
     user_id: str | None = None
+    """The store's user key (``household:flat-12:ben``), or its last part (``ben``)."""
     tag: str | None = None
     """"prompted" or "ambient"."""
     rule: str | None = None
@@ -62,7 +63,7 @@ class TurnSummary:
     permit: bool
     rule: str
     user_id: str | None
-    """None once erased by ``user forget``."""
+    """The store's key for the user (consent and caps); None once erased by ``user forget``."""
     device_id: str | None
     tag: str | None
     tag_reasons: tuple[str, ...]
@@ -109,8 +110,6 @@ def recent_turns(
     if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
         raise BadValueError(f"before: expected an integer seq, got {before!r}")
     query = _base().where(audit_log.c.kind == "decision")
-    if where.user_id is not None:
-        query = query.where(audit_log.c.user_id == where.user_id)
     if where.rule is not None:
         query = query.where(audit_log.c.rule == where.rule)
     if where.offer is False:
@@ -121,7 +120,7 @@ def recent_turns(
         query = query.where(audit_log.c.at >= db_time(where.since, field="since"))
     if where.until is not None:
         query = query.where(audit_log.c.at <= db_time(where.until, field="until"))
-    # Device and tag live in the (erasable) payload and the (purgeable) utterance row, so they
+    # User, device and tag live in the (erasable) payload and the (purgeable) utterance row, so they
     # are matched here, over at most SCAN_LIMIT records per page.
     found: list[TurnSummary] = []
     cursor = before
@@ -251,6 +250,11 @@ def _summary(row: Row[Any]) -> TurnSummary:
 
 
 def _matches(turn: TurnSummary, where: TurnFilter) -> bool:
+    if where.user_id is not None and where.user_id not in (
+        turn.user_id,
+        (turn.user_id or "").rsplit(":", 1)[-1],
+    ):
+        return False
     if where.device_id is not None and turn.device_id != where.device_id:
         return False
     return where.tag is None or turn.tag == where.tag

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,7 @@ from askfirst.store.chain import Checkpoint, VerifyReport
 from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
 from askfirst.store.codec import decision_from_json
 from askfirst.store.engine import READ_ONLY, db_errors, lock_user, make_engine
-from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
+from askfirst.store.errors import BadValueError, ReadOnlyStore, StoreError, StoreUnavailable
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
 from askfirst.store.limits import check_size
@@ -31,6 +31,7 @@ from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.schema import (
     audit_log,
+    check_schema,
     db_time,
     decisions,
     declined,
@@ -66,7 +67,10 @@ class SqlStore(Store):
         lock_timeout: float,
         lazy: bool = False,
         decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
+        read_only: bool = False,
     ) -> None:
+        self._read_only = read_only
+        self._opened = False
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
             raise BadValueError(
                 f"checkpoint_every: expected an integer >= 1, got {checkpoint_every!r}"
@@ -114,8 +118,15 @@ class SqlStore(Store):
             self._engine.connect() as conn,
             conn.begin(),
         ):
-            lock_migrations(conn)
-            migrate(conn)
+            if self._read_only:
+                check_schema(conn)
+            else:
+                lock_migrations(conn)
+                migrate(conn)
+        self._opened = True
+        if self._read_only:
+            logger.info("store: opened %s database %s read-only", self.dialect, self._engine.url)
+            return
         self._writer = (
             sqlite_group_commit(self._engine.url.database or "")
             if self.dialect == "sqlite"
@@ -128,6 +139,9 @@ class SqlStore(Store):
         writer = self._writer
         if writer is not None:
             return writer
+        if self._read_only:
+            self._ensure_connected()
+            raise ReadOnlyStore("this store was opened read-only; the command writes nothing")
         with self._open_lock:
             if self._writer is None:
                 self._open()
@@ -149,9 +163,17 @@ class SqlStore(Store):
         ):
             yield conn
 
+    def _ensure_connected(self) -> None:
+        """Open a lazily created store for reading (a read-only one is never migrated)."""
+        if self._opened:
+            return
+        with self._open_lock:
+            if not self._opened:
+                self._open()
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        self._ensure_open()
+        self._ensure_connected()
         with (
             db_errors("reading"),
             self._engine.connect() as conn,
@@ -363,7 +385,12 @@ class SqlStore(Store):
 
     # -- audit -----------------------------------------------------------------------------
 
-    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
+    def audit_verify(
+        self,
+        checkpoint_path: Path | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
         path = checkpoint_path if checkpoint_path is not None else self._checkpoint_path
         checkpoint = None
         problem = None
@@ -373,7 +400,7 @@ class SqlStore(Store):
             except BadValueError as e:
                 problem = f"checkpoint unusable: {e.message}"
         with self._read() as conn:
-            report = audit.verify(conn, checkpoint=checkpoint)
+            report = audit.verify(conn, checkpoint=checkpoint, progress=progress)
         if problem is None:
             return report
         return VerifyReport(

@@ -15,10 +15,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from askfirst.store.base import Store, open_store
+from askfirst.skill.cli.stores import (
+    MissingStore,
+    add_store_option,
+    chosen_store,
+    open_existing,
+)
 from askfirst.store.errors import StoreError
+from askfirst.store.interface import Store
 
-DEFAULT_STORE_URL = "sqlite:///askfirst.db"
 DEFAULT_RETENTION_DAYS = 30.0
 MAX_RETENTION_DAYS = 36500.0
 """A hundred years: longer is a typo, not a retention policy."""
@@ -40,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check the hash chain (and the checkpoint, if given)",
         "exit status: 0 the log verifies, 1 it does not, 2 the store is unusable",
     )
-    verify.set_defaults(func=_runner(run_verify))
+    verify.set_defaults(func=_runner(run_verify, read_only=True))
     checkpoint = _add(
         commands,
         "checkpoint",
@@ -55,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit status: 0 written, 2 the store or the output is unusable",
     )
     export.add_argument("--out", type=Path, help="output file (default: standard output)")
-    export.set_defaults(func=_runner(run_export))
+    export.set_defaults(func=_runner(run_export, read_only=True))
     purge = _add(
         commands,
         "purge",
@@ -104,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit status: 0 explained, 1 no such decision (or erased), 2 store unusable",
     )
     explain.add_argument("decision_id", metavar="DECISION_ID")
-    explain.set_defaults(func=_runner(run_explain))
+    explain.set_defaults(func=_runner(run_explain, read_only=True))
 
 
 def retention_days(text: str) -> float:
@@ -126,13 +131,7 @@ def _add(
     parser = commands.add_parser(
         name, help=text, description=text[0].upper() + text[1:] + ".", epilog=epilog
     )
-    parser.add_argument(
-        "--store",
-        default=os.environ.get("ASKFIRST_STORE_URL", DEFAULT_STORE_URL),
-        metavar="URL",
-        help="sqlite:///FILE or postgresql://... (default: ASKFIRST_STORE_URL, else "
-        f"{DEFAULT_STORE_URL})",
-    )
+    add_store_option(parser)
     env_checkpoint = os.environ.get("ASKFIRST_CHECKPOINT_PATH")
     parser.add_argument(
         "--checkpoint",
@@ -144,8 +143,11 @@ def _add(
     return parser
 
 
-def _runner(handler: Handler) -> Callable[[argparse.Namespace], int]:
+def _runner(handler: Handler, *, read_only: bool = False) -> Callable[[argparse.Namespace], int]:
+    """Run ``handler`` on the chosen store, which must exist; ``read_only`` ones change nothing."""
+
     def run(args: argparse.Namespace) -> int:
+        args.read_only = read_only
         return run_with_store(handler, args, sys.stdout, sys.stderr)
 
     return run
@@ -165,10 +167,19 @@ def run_with_store(handler: Handler, args: argparse.Namespace, out: TextIO, err:
                 return 2
         days = args.retention_days
     retention = timedelta(days=days)
+    choice = chosen_store(args)
     try:
-        store = open_store(args.store, checkpoint_path=args.checkpoint, retention=retention)
+        store = open_existing(
+            choice,
+            read_only=getattr(args, "read_only", False),
+            checkpoint_path=args.checkpoint,
+            retention=retention,
+        )
+    except MissingStore as exc:
+        err.write(f"{name}: {exc}\n")
+        return 2
     except StoreError as exc:
-        err.write(f"{name}: cannot open the store {args.store!r}: {exc}\n")
+        err.write(f"{name}: cannot open the store {choice.url!r} (from {choice.source}): {exc}\n")
         return 2
     try:
         return handler(args, store, out, err)

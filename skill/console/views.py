@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import logging
+import queue
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO, cast
 from urllib.parse import urlencode
 
 from flask import (
@@ -31,6 +33,7 @@ from askfirst.skill.console.playground import Format, PlaygroundError, run_scena
 from askfirst.skill.settings import Settings
 from askfirst.skill.simulator.scenario import ScenarioError
 from askfirst.store.base import Store
+from askfirst.store.chain import VerifyReport
 from askfirst.store.checkpoint import read_checkpoint
 from askfirst.store.errors import StoreError
 from askfirst.store.queries import TurnFilter
@@ -48,6 +51,8 @@ console = Blueprint(
 )
 
 PAGE_SIZE = 25
+EXPORT_IN_MEMORY = 4_000_000
+"""An export larger than this many characters is spooled to a temporary file."""
 PUBLIC = frozenset({"console.sign_in", "console.static"})
 """Endpoints a signed-out browser may reach."""
 SECURITY_HEADERS = {
@@ -65,6 +70,9 @@ def register(app: Flask, settings: Settings) -> None:
     """Mount the console at ``/console`` for the operators ``settings`` names."""
     auth.configure_session(app, settings.console_secret)
     app.extensions["askfirst.console"] = Operators(settings.console_tokens)
+    app.extensions["askfirst.console.households"] = {
+        device.device_id: device.household for device in settings.devices().values()
+    }
     app.register_blueprint(console)
     logger.info(
         "console: enabled at /console for %d operator token(s)", len(settings.console_tokens)
@@ -124,7 +132,18 @@ def _too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
 
 @console.context_processor
 def _globals() -> dict[str, Any]:
-    return {"csrf_token": auth.csrf_token, "csrf_field": auth.CSRF_FIELD}
+    return {
+        "csrf_token": auth.csrf_token,
+        "csrf_field": auth.CSRF_FIELD,
+        "household": _household,
+    }
+
+
+def _household(device_id: str | None) -> str | None:
+    """The household a configured device listens in, when it is not a household of one."""
+    households: dict[str, str] = current_app.extensions["askfirst.console.households"]
+    found = households.get(device_id or "")
+    return None if found is None or found == device_id else found
 
 
 # -- signing in and out ---------------------------------------------------------------------
@@ -285,35 +304,64 @@ def _checkpoint() -> Any:
 
 @console.route("/audit/verify", methods=["POST"])
 def verify() -> Response:
-    """Verify the chain, streaming the page: progress first, the verdict when it is known."""
+    """Verify the chain, streaming the page: a progress bar as records are checked, then the
+    verdict. Each step appends a new bar; the stylesheet shows only the last (no script)."""
     store = _store()
     summary = store.log_summary()
-    env = current_app.jinja_env
-    page = env.get_template("verify.html")
+    page = current_app.jinja_env.get_template("verify.html")
     checkpoint_path = _settings().checkpoint_path
+    steps: queue.Queue[int | VerifyReport | StoreError] = queue.Queue()
+
+    def run() -> None:
+        try:
+            steps.put(store.audit_verify(checkpoint_path, progress=steps.put))
+        except StoreError as exc:
+            steps.put(exc)
 
     def parts() -> Iterator[str]:
-        context = {"summary": summary, "checkpoint_path": checkpoint_path}
-        yield page.module.head(**context)  # type: ignore[attr-defined]
+        macros: Any = page.module
+        yield macros.head(summary=summary, checkpoint_path=checkpoint_path)
         started = time.perf_counter()
-        try:
-            report = store.audit_verify(checkpoint_path)
-        except StoreError as exc:
-            yield page.module.failed(error=str(exc))  # type: ignore[attr-defined]
+        worker = threading.Thread(target=run, name="askfirst-console-verify", daemon=True)
+        worker.start()
+        while True:
+            step = steps.get()
+            if isinstance(step, int):
+                yield macros.step(checked=step, total=summary.records)
+                continue
+            worker.join()
+            if isinstance(step, StoreError):
+                yield macros.failed(error=str(step))
+            else:
+                seconds = time.perf_counter() - started
+                yield macros.step(checked=step.count, total=summary.records)
+                yield macros.verdict(report=step, seconds=seconds)
             return
-        seconds = time.perf_counter() - started
-        yield page.module.verdict(report=report, seconds=seconds)  # type: ignore[attr-defined]
 
     return Response(stream_with_context(parts()), mimetype="text/html")
 
 
 @console.route("/audit/export.jsonl")
 def export() -> Response:
-    out = io.StringIO()
-    count = _store().audit_export(out)
+    """The log as JSON Lines, spooled to a temporary file past a few MB and sent in chunks."""
+    spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by the response generator
+        mode="w+", encoding="utf-8", max_size=EXPORT_IN_MEMORY
+    )
+    try:
+        count = _store().audit_export(cast(TextIO, spool))
+    except BaseException:
+        spool.close()
+        raise
     logger.info("console: exported %d audit records", count)
+    spool.seek(0)
+
+    def chunks() -> Iterator[str]:
+        with spool:
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+
     return Response(
-        out.getvalue(),
+        chunks(),
         mimetype="application/jsonl",
         headers={"Content-Disposition": 'attachment; filename="askfirst-audit.jsonl"'},
     )
