@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -132,8 +132,15 @@ class Store(ABC):
         """Counts over the audit log: records, decisions, erased payloads, erasures, purges."""
 
     @abstractmethod
-    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
-        """Check the whole chain, and against the checkpoint file when there is one."""
+    def audit_verify(
+        self,
+        checkpoint_path: Path | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
+        """Check the whole chain, and against the checkpoint file when there is one.
+
+        ``progress(records_checked)`` is called every ``audit.PROGRESS_EVERY`` records."""
 
     @abstractmethod
     def audit_checkpoint(self, path: Path) -> Checkpoint:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -385,7 +385,12 @@ class SqlStore(Store):
 
     # -- audit -----------------------------------------------------------------------------
 
-    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
+    def audit_verify(
+        self,
+        checkpoint_path: Path | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
         path = checkpoint_path if checkpoint_path is not None else self._checkpoint_path
         checkpoint = None
         problem = None
@@ -395,7 +400,7 @@ class SqlStore(Store):
             except BadValueError as e:
                 problem = f"checkpoint unusable: {e.message}"
         with self._read() as conn:
-            report = audit.verify(conn, checkpoint=checkpoint)
+            report = audit.verify(conn, checkpoint=checkpoint, progress=progress)
         if problem is None:
             return report
         return VerifyReport(

@@ -7,6 +7,7 @@ the file, the event index and line, the field and what was wrong.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Sequence
@@ -369,10 +370,32 @@ def _problem(item: ErrorDetails) -> str:
     if item["type"] == "missing":
         return f"{field}: required field is missing"
     if item["type"] == "extra_forbidden":
-        return f"{field}: unknown field (value {item['input']!r}); see schemas/scenario.schema.json"
+        hint = _did_you_mean(loc)
+        return (
+            f"{field}: unknown field (value {item['input']!r}){hint}; "
+            "see schemas/scenario.schema.json"
+        )
     if item["type"] == "value_error":
         return f"{field}: {message}" if field else message
     return f"{field}: {message}, got {item['input']!r}"
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """``; did you mean 'offer'?`` for a misspelt key, from the fields allowed where it stands."""
+    if not loc or not isinstance(loc[-1], str):
+        return ""
+    parents = [part for part in loc[:-1] if isinstance(part, str)]
+    model: type[BaseModel] = Scenario
+    if parents[-1:] == ["expect"]:
+        model = Expect
+    elif parents[:1] == ["events"] or (not parents and isinstance(loc[0], int)):
+        model = Event
+    elif parents[:1] == ["users"]:
+        model = UserProfile
+    elif parents[:1] == ["devices"]:
+        model = DeviceProfile
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

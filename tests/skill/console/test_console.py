@@ -151,13 +151,23 @@ def test_a_turn_shows_its_rules_record_and_explanation(
     assert operator.get("/console/turns/nope", base_url=BASE).status_code == 404
 
 
-def test_audit_page_verifies_and_exports(operator: FlaskClient) -> None:
+def test_audit_page_verifies_and_exports(
+    operator: FlaskClient, played: tuple[Live, Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from askfirst.store import audit
+
+    monkeypatch.setattr(audit, "PROGRESS_EVERY", 3)
+    records = played[0].app.extensions["askfirst.pipeline"].store.log_summary().records
     page = operator.get("/console/audit", base_url=BASE).get_data(as_text=True)
     assert "Records" in page and "Last checkpoint" in page
     verified = operator.post(
         "/console/audit/verify", data={"csrf_token": csrf_of(page)}, base_url=BASE
     ).get_data(as_text=True)
     assert "The log verifies" in verified
+    steps = re.findall(r"(\d+) of (\d+) records checked", verified)
+    expected = [*range(3, records + 1, 3), records]
+    assert [int(done) for done, _ in steps] == expected
+    assert {int(total) for _, total in steps} == {records}
     export = operator.get("/console/audit/export.jsonl", base_url=BASE)
     lines = export.get_data(as_text=True).splitlines()
     assert lines and all(json.loads(line)["hash"] for line in lines)
