@@ -195,24 +195,24 @@ def _problems(model: PolicyModel) -> Iterator[tuple[str, str]]:
 
 
 def _shadowed_terms(model: PolicyModel) -> Iterator[tuple[str, str]]:
-    """A title, category or synonym that two entries share: a topic could only ever match one."""
-    owner: dict[str, tuple[str, str]] = {}
+    """A synonym that another entry also names (as a synonym, title or category): a spoken
+    topic could only ever match the first. Entries may share a category (two coffees)."""
+    seen: dict[str, tuple[str, str, bool]] = {}
+    """term -> (field, entry id, is a synonym)"""
     for index, entry in enumerate(model.catalog):
-        terms = [("title", entry.title), ("category", entry.category)]
-        terms += [(f"synonyms[{n}]", synonym) for n, synonym in enumerate(entry.synonyms)]
-        mine: set[str] = set()
-        for name, term in terms:
+        terms = [("title", entry.title, False), ("category", entry.category, False)]
+        terms += [(f"synonyms[{n}]", s, True) for n, s in enumerate(entry.synonyms)]
+        for name, term, synonym in terms:
             key = " ".join(term.casefold().split())
-            if key in owner and key not in mine:
-                where, other = owner[key]
+            earlier = seen.get(key)
+            if earlier is not None and earlier[1] != entry.id and (synonym or earlier[2]):
                 yield (
                     f"catalog[{index}].{name}",
-                    f"expected a term no other entry uses, got {term!r}, which {where} "
-                    f"({other!r}) already has; the first entry would always win",
+                    f"expected a term no other entry uses, got {term!r}, which {earlier[0]} "
+                    f"({earlier[1]!r}) already has; the first entry would always win",
                 )
-            elif key not in owner:
-                owner[key] = (f"catalog[{index}].{name}", entry.id)
-            mine.add(key)
+            elif earlier is None or synonym:
+                seen[key] = (f"catalog[{index}].{name}", entry.id, synonym)
 
 
 def canonical_content(
