@@ -169,6 +169,7 @@ def simulate(
     scenario = loaded.scenario
     check_catalog_ids(loaded, catalog)
     t0 = start or scenario.start_time or default_start(datetime.now(UTC))
+    backend.set_clock(t0)
     for name, profile in scenario.users.items():
         if profile.child_profile:
             backend.set_child_profile(name)

@@ -133,6 +133,11 @@ class Event(BaseModel):
         """``"2d 9h"`` -> seconds; numbers pass through to the float check."""
         if not isinstance(value, str):
             return value
+        try:
+            float(value)  # YAML reads 1.0e12 as a string: a number, left to the float check
+            return value
+        except ValueError:
+            pass
         match = _SPAN.match(value)
         if match is None or not any(match.groupdict().values()):
             raise ValueError(
