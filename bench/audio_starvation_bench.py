@@ -189,9 +189,8 @@ def main() -> int:
     p50, p99 = percentile(idle, 0.5), percentile(idle, 0.99)
     l50, l99 = percentile(loaded, 0.5), percentile(loaded, 0.99)
     gates = "admission off" if args.no_admission else "admission on"
-    print(
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {args.threads} threads, {gates}"
-    )
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    print(f"{when}, {os.cpu_count()} cores, {args.threads} threads, {gates}")
     print(f"text turns, idle server:           p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
     print(
         f"text turns, {args.uploads} audio uploads in flight: p50 {l50:7.1f} ms   p99 {l99:7.1f} ms"
