@@ -323,6 +323,43 @@ class Grammar:
             return "{" + exp.slot_name + "}"
         return ""
 
+    @functools.cached_property
+    def _product_starts(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """Product phrases (as word tuples) by their first word; Korean: the whole phrase."""
+        starts: dict[str, list[tuple[str, ...]]] = {}
+        for key, spaced in self._product_texts:
+            words = (key,) if self.spaceless else tuple(spaced.split())
+            starts.setdefault(words[0][:1] if self.spaceless else words[0], []).append(words)
+        return {first: tuple(phrases) for first, phrases in starts.items()}
+
+    def without_modifiers(
+        self, clause: str, keep: frozenset[str], most: int = 2
+    ) -> Iterator[tuple[str, str]]:
+        """The clause without one or two describing words right before a product name
+        ("wireless headphones" -> "headphones", "노이즈 캔슬링 헤드폰" -> "헤드폰"), with the words
+        dropped. Words in ``keep`` (function words: "on", "the", "my") are never dropped, and
+        the product stays the head noun: "coffee maker" names no product, so nothing is tried."""
+        words = clause.split()
+        for index in range(1, len(words)):
+            if not self._starts_product(words, index):
+                continue
+            for count in range(1, most + 1):
+                dropped = words[index - count : index]
+                if index - count < 0 or any(w in keep or not w.isalpha() for w in dropped):
+                    break
+                yield " ".join(words[: index - count] + words[index:]), " ".join(dropped)
+
+    def _starts_product(self, words: list[str], index: int) -> bool:
+        word = words[index]
+        if self.spaceless:
+            return any(
+                word.startswith(phrase[0]) for phrase in self._product_starts.get(word[:1], ())
+            )
+        return any(
+            tuple(words[index : index + len(phrase)]) == phrase
+            for phrase in self._product_starts.get(word, ())
+        )
+
     def catalog_ids(self, product_words: str) -> tuple[str, ...]:
         """The catalog ids the matched product words name."""
         return self.products.get(product_words.replace(" ", ""), ())
