@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -216,11 +216,24 @@ def records(conn: Connection, *, batch: int = 2000) -> Iterator[StoredRecord]:
         last = int(rows[-1].seq)
 
 
-def verify(conn: Connection, *, checkpoint: Checkpoint | None) -> VerifyReport:
-    """Walk the chain; also check the head row, the checkpoint and that every decision is logged."""
+PROGRESS_EVERY = 1000
+"""``verify`` reports its progress after every this many records."""
+
+
+def verify(
+    conn: Connection,
+    *,
+    checkpoint: Checkpoint | None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Walk the chain; also check the head row, the checkpoint and that every decision is logged.
+
+    ``progress(records_checked)`` is called every :data:`PROGRESS_EVERY` records."""
     verifier = ChainVerifier(checkpoint=checkpoint)
-    for record in records(conn):
+    for checked, record in enumerate(records(conn), start=1):
         verifier.feed(record)
+        if progress is not None and checked % PROGRESS_EVERY == 0:
+            progress(checked)
     report = verifier.finish(head=head(conn))
     orphans = conn.execute(
         select(decisions.c.id)
