@@ -45,6 +45,7 @@ from askfirst.policy.values import (
 from askfirst.store.base import Store, StoreError, open_store
 
 TEXT = "what running shoes do you recommend"
+BENCH_KEY = b"store bench audit key, not secret"
 
 
 def request(policy: Policy, n: int, user: UserState) -> tuple[Utterance, Decision]:
@@ -188,7 +189,9 @@ def row(name: str, samples: list[float], base: float) -> str:
 
 def sequential(url: str, folder: Path, policy: Policy, turns: int) -> list[float]:
     """One thread, one turn after another: the latency a turn's store write adds."""
-    store = open_store(url, checkpoint_path=folder / f"{uuid.uuid4().hex[:8]}.checkpoint")
+    store = open_store(
+        url, checkpoint_dir=folder / uuid.uuid4().hex[:8], audit_key=BENCH_KEY, checkpoint_every=100
+    )
     try:
         timed(20, lambda n: with_store(store, policy, -n - 1))
         samples = timed(turns, lambda n: with_store(store, policy, n))

@@ -80,9 +80,12 @@ class Settings(BaseSettings):
     SQLite commits durably by default (``synchronous=full``); ``sqlite:///file.db?synchronous=
     normal`` is faster and survives a killed process, but may lose the last decisions and
     their audit records on power loss or an OS crash."""
-    checkpoint_path: Path | None = None
-    """Where audit checkpoints are written (outside the database)."""
+    checkpoint_dir: Path | None = None
+    """The audit checkpoint history, outside the database (needs ``audit_key_file``)."""
     checkpoint_every: int = Field(default=1000, ge=1)
+    audit_key_file: Path | None = None
+    """The audit key, outside the database: every record gets an HMAC under it, and
+    checkpoints are keyed with it (``askfirst audit new-key FILE`` makes one)."""
     vosk_model: Path | None = None
     """The en-US Vosk model directory (``ASKFIRST_VOSK_MODEL``)."""
     vosk_models: dict[str, Path] = Field(default_factory=dict)

@@ -99,12 +99,16 @@ class Store(ABC):
         """The user's most recent decision that had an offer candidate (in the session if given)."""
 
     @abstractmethod
-    def audit_verify(self, checkpoint_path: Path | None = None) -> VerifyReport:
-        """Check the whole chain, and against the checkpoint file when there is one."""
+    def audit_verify(self, checkpoints: Path | None = None) -> VerifyReport:
+        """Check every shard's chain (and each record's MAC when the store has the audit key),
+        the erasures, the columns kept outside the chain, and every checkpoint of the history
+        directory ``checkpoints`` (default: the store's own); a checkpoint whose MAC does not
+        match the key is refused."""
 
     @abstractmethod
-    def audit_checkpoint(self, path: Path) -> Checkpoint:
-        """Write the current head and count to ``path`` atomically."""
+    def audit_checkpoint(self, directory: Path) -> Checkpoint:
+        """Add a keyed checkpoint of every shard's head to the history ``directory`` (never
+        overwriting one); BadValueError without an audit key."""
 
     @abstractmethod
     def audit_export(self, out: TextIO) -> int:
