@@ -54,6 +54,15 @@ def require_text(value: object, *, field: str, error: type[CoreError]) -> str:
     return value
 
 
+class Clock(StrEnum):
+    """Whose clock a capture's times come from."""
+
+    DEVICE = "device"
+    """The device reported when it heard the utterance."""
+    SERVER = "server"
+    """The device left the times out (push-to-talk or text): the server's arrival time."""
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureContext:
     """How and when one utterance was captured, as reported by the device or simulator."""
@@ -69,6 +78,8 @@ class CaptureContext:
     level: float | None = None
     """How loud the capture was as the device measured it (e.g. dBFS; higher is stronger).
     Within one household, the device with the strongest level answers when all sent one."""
+    clock: Clock = Clock.DEVICE
+    """Whose clock ``start`` and ``end`` are; the record keeps it."""
 
     def __post_init__(self) -> None:
         trigger: object = self.trigger

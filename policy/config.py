@@ -66,8 +66,9 @@ class Policy:
     child_directed_skill: bool
     obligations: ObligationTexts
     hash: str = field(init=False)
-    """sha256 hex of the canonical JSON of the policy's content (not of its formatting);
-    computed from the fields, so it always matches them."""
+    """sha256 hex of ``canonical``, the canonical JSON of the policy's resolved content
+    (defaults filled in), not of the file's bytes: comments, order of keys and formatting do
+    not change it; computed from the fields, so it always matches them."""
     source: str = field(default="<memory>", compare=False)
     _by_id: Mapping[str, CatalogEntry] = field(init=False, compare=False, hash=False, repr=False)
     _offer_obligations: Mapping[str, tuple[Obligation, ...]] = field(
@@ -93,6 +94,13 @@ class Policy:
         object.__setattr__(self, "hash", content_hash)
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_offer_obligations", obligations)
+
+    @property
+    def canonical(self) -> str:
+        """The canonical JSON text ``hash`` is the SHA-256 of (what the store keeps)."""
+        return canonical_content(
+            self.catalog, self.caps, self.locales, self.child_directed_skill, self.obligations
+        )
 
     def entry(self, offer_id: str) -> CatalogEntry | None:
         """The catalog entry with id ``offer_id``, if any."""
@@ -177,14 +185,15 @@ def _check(model: PolicyModel, source: str) -> None:
                 )
 
 
-def _content_hash(
+def canonical_content(
     catalog: tuple[CatalogEntry, ...],
     caps: Caps,
     locales: tuple[str, ...],
     child_directed_skill: bool,
     texts: ObligationTexts,
 ) -> str:
-    """sha256 of the canonical JSON of the resolved content (defaults filled in)."""
+    """The canonical JSON text of the resolved content (defaults filled in, sorted keys, no
+    spaces, UTF-8): what ``Policy.hash`` is the SHA-256 of and what the store keeps."""
     content: dict[str, Any] = {
         "catalog": [
             {
@@ -208,8 +217,40 @@ def _content_hash(
             "no_price_in_upsell": texts.no_price_in_upsell,
         },
     }
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _content_hash(
+    catalog: tuple[CatalogEntry, ...],
+    caps: Caps,
+    locales: tuple[str, ...],
+    child_directed_skill: bool,
+    texts: ObligationTexts,
+) -> str:
+    """sha256 of the canonical JSON of the resolved content (defaults filled in)."""
+    canonical = canonical_content(catalog, caps, locales, child_directed_skill, texts)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def policy_from_canonical(text: str, *, source: str) -> Policy:
+    """The policy whose ``canonical`` text is ``text`` (as the store keeps it); refuses text
+    that is not the canonical form of a valid policy (its hash would not be its SHA-256)."""
+    try:
+        data = json.loads(text)
+        model = PolicyModel.model_validate(data)
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise PolicyConfigError(
+            source, None, f"expected the canonical JSON of a policy, got: {exc}"
+        ) from exc
+    policy = _freeze(model, source)
+    if policy.canonical != text:
+        raise PolicyConfigError(
+            source,
+            None,
+            f"expected canonical policy text hashing to {policy.hash!r}, got text that is not "
+            "in canonical form (edited?)",
+        )
+    return policy
 
 
 def _freeze(model: PolicyModel, source: str) -> Policy:

@@ -2,35 +2,40 @@
 
 The rule, in order:
 
-1. The whole text is normalised. A negation ("don't", "no", "never") or a reported-speech
-   marker ("asked", "said", "wants to know") *anywhere* in it -- in any sentence or clause,
-   before or after the question -- means there is no question. Scoping either to one clause
-   would let "don't tell me, what coffee do you recommend" or "do you have deals on coffee,
-   she asked" through; when in doubt, it is not a question.
-2. Otherwise the text is cut into clauses (:meth:`LocaleRules.clauses`: sentence and clause
-   punctuation, the locale's conjunction words and clause-final endings) and each clause, in
-   order, is matched as a whole against the locale's cue patterns
-   (``policy/locales/<locale>.toml``). The first clause that matches is the question: its topic
-   is that clause's topic, and the pattern that matched is the question's ``cue``, so every
-   detection can be explained. Clauses are never joined, so a topic cannot run from one clause
-   into the next ("tell me about the weather, I'm out of coffee" is not about coffee).
+1. The whole text is normalised (``askfirst.core.text``) and cut into clauses
+   (:meth:`LocaleRules.clauses`: punctuation, the locale's conjunctions and clause endings).
+   A clause that is exactly a hedge ("I'm not sure") is dropped.
+2. A negation ("don't", "no", "never") or a reported-speech marker ("asked", "said") *anywhere*
+   in what is left means no question (reason ``negated`` / ``reported`` with the word): scoping
+   either to one clause would let "don't tell me, what coffee do you recommend" through.
+3. Each clause is matched against the locale's hassil grammar
+   (``policy/grammars/<locale>.yaml``, :mod:`askfirst.policy.grammar`). A task command in any of
+   them ("add coffee to my shopping list") means no question (``task_command`` and which). Else
+   the first question match is the question: its kind is the intent's, its catalog entry the
+   ``product`` slot's, and its ``cue`` names the intent, the template and the slot words.
+4. No match: ``no_product`` when a question template matches with unknown words as the product
+   ("any deals on lawnmowers"), else ``not_a_question``. Deny by default.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
-from askfirst.policy.locale import Cue, LocaleRules, load_locale
+from askfirst.policy.grammar import PRODUCT, Grammar, GrammarMatch, grammar_for
+from askfirst.policy.locale import load_locale
 from askfirst.policy.matching import match_catalog
-from askfirst.policy.values import CatalogEntry, Question, QuestionKind
+from askfirst.policy.values import CatalogEntry, NoQuestion, NoReason, Question, QuestionKind
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "Command",
     "ConsentCommand",
+    "Detection",
+    "detect",
     "detect_command",
     "detect_question",
     "match_catalog",
@@ -53,42 +58,84 @@ ConsentCommand = Command
 """The name docs/architecture.md uses for :class:`Command`."""
 
 
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What the detector found in one text: a question, or why there is none."""
+
+    question: Question | None
+    no: NoQuestion | None
+    """Set exactly when ``question`` is None."""
+
+
+def detect(
+    *, text: str, utterance_id: str, locale: str, catalog: Sequence[CatalogEntry]
+) -> Detection:
+    """The explicit product question in ``text``, or the reason there is none."""
+    rules = load_locale(locale)
+    whole, clauses = rules.split(text)
+    if not whole:
+        return _no(NoReason.NOT_A_QUESTION)
+    kept = tuple(clause for clause in clauses if clause not in rules.hedges)
+    vetted = " ".join(kept) if len(kept) != len(clauses) else whole
+    word = rules.negation_in(vetted)
+    if word is not None:
+        return _no(NoReason.NEGATED, word)
+    marker = rules.reported_in(vetted)
+    if marker is not None:
+        return _no(NoReason.REPORTED, marker)
+    grammar = grammar_for(rules.name, tuple(catalog))
+    candidates = kept  # never the whole text: a wildcard would run across clauses
+    question: Question | None = None
+    for clause in candidates:
+        found = grammar.match(clause)
+        if found is None:
+            continue
+        if found.template.task is not None:
+            # a task command anywhere wins: when in doubt, no offer
+            return _no(NoReason.TASK_COMMAND, found.template.task, _cue(found, ()))
+        if question is None:
+            question = _question(found, grammar, utterance_id, catalog)
+    if question is not None:
+        return Detection(question, None)
+    for clause in candidates:
+        loose = grammar.match_unknown_product(clause)
+        if loose is not None:
+            return _no(NoReason.NO_PRODUCT, loose.slot(PRODUCT) or "", _cue(loose, ()))
+    return _no(NoReason.NOT_A_QUESTION)
+
+
 def detect_question(
     *, text: str, utterance_id: str, locale: str, catalog: Sequence[CatalogEntry]
 ) -> Question | None:
     """The explicit product question in ``text``, or None when there is none."""
-    rules = load_locale(locale)
-    whole, clauses = rules.split(text)
-    if not whole or rules.is_negated(whole) or rules.is_reported(whole):
-        return None
-    for clause in clauses:
-        for cue in rules.cues_for(clause):
-            question = _question(cue, clause, rules, utterance_id, catalog)
-            if question is not None:
-                return question
-    return None
+    return detect(text=text, utterance_id=utterance_id, locale=locale, catalog=catalog).question
+
+
+def _no(reason: NoReason, detail: str = "", template: str = "") -> Detection:
+    return Detection(None, NoQuestion(reason, detail, template))
+
+
+def _cue(found: GrammarMatch, ids: tuple[str, ...]) -> str:
+    """The intent, the template and each slot's words: why a reviewer sees a question."""
+    slots = ", ".join(
+        f"{name}={words!r}" + (f" -> {ids[0]}" if name == PRODUCT and ids else "")
+        for name, words in found.slots
+    )
+    return f"{found.template.intent}: {found.template.text}" + (f" [{slots}]" if slots else "")
 
 
 def _question(
-    cue: Cue,
-    clause: str,
-    rules: LocaleRules,
+    found: GrammarMatch,
+    grammar: Grammar,
     utterance_id: str,
     catalog: Sequence[CatalogEntry],
-) -> Question | None:
-    topic = cue.pattern.match(clause)
-    if topic is None:
-        return None
-    if cue.kind is not QuestionKind.BROWSE:
-        topic = rules.clean_topic(topic)
-        if topic and topic not in rules.vague_topics:
-            ids = match_catalog(topic, catalog, locale=rules.name)
-            if not ids and cue.needs_catalog_match:
-                return None
-            return Question(utterance_id, cue.kind, topic, ids, cue.pattern.source)
-        if cue.needs_catalog_match:
-            return None
-    return _browse(utterance_id, catalog, cue.pattern.source)
+) -> Question:
+    kind = found.template.kind
+    words = found.slot(PRODUCT)
+    if kind is None or kind is QuestionKind.BROWSE or words is None:
+        return _browse(utterance_id, catalog, _cue(found, ()))
+    ids = grammar.catalog_ids(words)
+    return Question(utterance_id, kind, words, ids, _cue(found, ids))
 
 
 def _browse(utterance_id: str, catalog: Sequence[CatalogEntry], cue: str) -> Question:

@@ -1,4 +1,7 @@
-"""Locale data for the detector: cues, negations, reported speech, fillers, plural rules.
+"""Locale data for the detector: negations, reported speech, hedges, fillers, commands, plurals.
+
+The questions themselves are the hassil grammar (``policy/grammars/<locale>.yaml``, see
+``policy/grammar.py``); this file's data decides what vetoes one and where clauses end.
 
 Text is cut into clauses at sentence and clause punctuation (``. ! ? ; : , -- —`` and the
 CJK forms), before the locale's conjunction words ("and", "so", "그래서"; the word goes) and
@@ -23,21 +26,9 @@ from askfirst.policy.errors import PolicyConfigError, UnknownLocaleError
 from askfirst.policy.patterns import TOPIC, Pattern, PatternError, compile_pattern
 from askfirst.policy.schema import LocaleModel
 from askfirst.policy.validation import config_error
-from askfirst.policy.values import QuestionKind
 
 _LOCALE_NAME = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 _CLAUSE_BREAK = re.compile(r"[.?!;:,…。？！；：，、]+|\s-+\s|--+|[–—]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """A compiled question pattern with what it means."""
-
-    pattern: Pattern
-    kind: QuestionKind
-    needs_catalog_match: bool
-    """True for generic wording ("do you have X") that is a product question only when X
-    names something in the catalog; False for wording that is commercial by itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +99,8 @@ class LocaleRules:
     inflections: tuple[tuple[str, str], ...]
     min_stem: int
     inflection_passes: int
-    cues: tuple[Cue, ...]
-    cues_by_first_word: dict[str, tuple[Cue, ...]]
-    """For each word some cue must start with, the cues (in file order) a clause starting with
-    it can match; a clause starting with another word can only match ``open_cues``."""
-    open_cues: tuple[Cue, ...]
-    """The cues a clause may match whatever its first word ("{topic} 추천해 줘")."""
+    hedges: frozenset[str]
+    """Whole clauses that hedge a question ("i am not sure") and so do not veto it."""
     commands: tuple[tuple[str, tuple[Pattern, ...]], ...]
     """(command name, its patterns), in file order."""
     clause_edges: Edges
@@ -158,22 +145,26 @@ class LocaleRules:
             index += 1
         return parts
 
-    def cues_for(self, clause: str) -> tuple[Cue, ...]:
-        """The cues, in file order, that ``clause`` could match given its first word."""
-        return self.cues_by_first_word.get(clause.split(" ", 1)[0], self.open_cues)
-
     def strip_edges(self, clause: str) -> str:
         """Drop leading vocatives/fillers ("alexa", "hey") and trailing ones ("please")."""
         return self.clause_edges.strip(clause)
 
     def is_negated(self, normalised: str) -> bool:
-        return _has_phrase(normalised, self.negations) or any(
-            fragment in normalised for fragment in self.negation_fragments
-        )
+        return self.negation_in(normalised) is not None
 
     def is_reported(self, normalised: str) -> bool:
-        return _has_phrase(normalised, self.reported_speech) or any(
-            fragment in normalised for fragment in self.reported_speech_fragments
+        return self.reported_in(normalised) is not None
+
+    def negation_in(self, normalised: str) -> str | None:
+        """The first negation word or fragment in a normalised text, if any."""
+        return _phrase_in(normalised, self.negations) or next(
+            (fragment for fragment in self.negation_fragments if fragment in normalised), None
+        )
+
+    def reported_in(self, normalised: str) -> str | None:
+        """The first reported-speech marker in a normalised text, if any."""
+        return _phrase_in(normalised, self.reported_speech) or next(
+            (f for f in self.reported_speech_fragments if f in normalised), None
         )
 
     def clean_topic(self, topic: str) -> str:
@@ -213,25 +204,13 @@ def _check_no_clause_break(
             )
 
 
-def _by_first_word(cues: list[Cue]) -> dict[str, tuple[Cue, ...]]:
-    words = {word for cue in cues for word in cue.pattern.first_words or ()}
-    return {
-        word: tuple(
-            cue
-            for cue in cues
-            if cue.pattern.first_words is None or word in cue.pattern.first_words
-        )
-        for word in words
-    }
-
-
 def _starts(words: list[str], index: int, phrase: tuple[str, ...]) -> bool:
     return tuple(words[index : index + len(phrase)]) == phrase
 
 
-def _has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
+def _phrase_in(text: str, phrases: tuple[str, ...]) -> str | None:
     padded = f" {text} "
-    return any(f" {phrase} " in padded for phrase in phrases)
+    return next((phrase for phrase in phrases if f" {phrase} " in padded), None)
 
 
 @functools.cache
@@ -294,9 +273,7 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         inflections=tuple((item.suffix, item.replace) for item in model.inflections),
         min_stem=model.min_stem,
         inflection_passes=model.inflection_passes,
-        cues=(),
-        cues_by_first_word={},
-        open_cues=(),
+        hedges=frozenset(),
         commands=(),
         clause_edges=Edges({}, {}),
         topic_edges=Edges({}, {}),
@@ -325,18 +302,6 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
                 raise PolicyConfigError(source, f"{field}[{index}]", str(exc)) from exc
         return tuple(compiled)
 
-    cues: list[Cue] = []
-    for index, cue in enumerate(model.cues):
-        kind = QuestionKind(cue.kind)
-        for position, pattern in enumerate(compile_all(cue.patterns, f"cues[{index}].patterns")):
-            if pattern.has_topic is (kind is QuestionKind.BROWSE):
-                wanted = "no {topic}" if kind is QuestionKind.BROWSE else "one {topic}"
-                raise PolicyConfigError(
-                    source,
-                    f"cues[{index}].patterns[{position}]",
-                    f"expected {wanted} for kind {kind.value!r}, got {pattern.source!r}",
-                )
-            cues.append(Cue(pattern, kind, cue.needs_catalog_match))
     commands = []
     for command in ("opt_out", "opt_in", "why"):
         patterns = compile_all(getattr(model.commands, command), f"commands.{command}")
@@ -367,9 +332,7 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         inflections=rules.inflections,
         min_stem=rules.min_stem,
         inflection_passes=rules.inflection_passes,
-        cues=tuple(cues),
-        cues_by_first_word=_by_first_word(cues),
-        open_cues=tuple(cue for cue in cues if cue.pattern.first_words is None),
+        hedges=frozenset(phrases(model.hedges)),
         commands=tuple(commands),
         clause_edges=Edges.of(vocatives + leading_fillers, vocatives + trailing_fillers),
         topic_edges=Edges.of(

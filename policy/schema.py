@@ -66,17 +66,6 @@ class PolicyModel(Strict):
 
 
 # ---- a locale file -----------------------------------------------------------------------
-Kind = Literal["recommendation", "deal", "request", "availability", "price", "browse"]
-
-
-class CueModel(Strict):
-    """One ``[[cues]]`` group: patterns of one question kind."""
-
-    kind: Kind
-    needs_catalog_match: bool
-    patterns: list[Text] = Field(min_length=1)
-
-
 class CommandsModel(Strict):
     """The ``[commands]`` table."""
 
@@ -100,6 +89,7 @@ class LocaleModel(Strict):
     leading_fillers: list[Text] = []
     trailing_fillers: list[Text] = []
     negations: list[Text] = []
+    hedges: list[Text] = []
     negation_fragments: list[Text] = []
     reported_speech: list[Text] = []
     reported_speech_fragments: list[Text] = []
@@ -111,5 +101,4 @@ class LocaleModel(Strict):
     inflections: list[InflectionModel] = []
     min_stem: int = Field(default=1, ge=1)
     inflection_passes: int = Field(default=1, ge=1, le=3)
-    cues: list[CueModel] = Field(min_length=1)
     commands: CommandsModel

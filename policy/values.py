@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from askfirst.core.capture import Clock
 from askfirst.core.tags import UtteranceTag
 
 
@@ -59,6 +60,8 @@ class Utterance:
     device_id: str
     user_id: str | None = None
     session_id: str | None = None
+    clock: Clock = Clock.DEVICE
+    """Whose clock ``at`` is: the device's, or the server's arrival time when it sent none."""
 
     def redacted(self) -> Utterance:
         """This utterance without its text when it is ambient (what may be kept or shown)."""
@@ -74,6 +77,7 @@ class Utterance:
             device_id=self.device_id,
             user_id=self.user_id,
             session_id=self.session_id,
+            clock=self.clock,
         )
 
 
@@ -119,6 +123,45 @@ class Question:
     """Catalog entries the topic matched (by title, category or synonym), best first."""
     cue: str
     """The phrase pattern that made it a question, for explanations."""
+
+
+class NoReason(StrEnum):
+    """Why a prompted text holds no explicit product question."""
+
+    NEGATED = "negated"
+    """A negation anywhere ("I don't want coffee deals"); the detail is the word."""
+    REPORTED = "reported"
+    """Someone else's words ("she asked about coffee deals"); the detail is the marker."""
+    TASK_COMMAND = "task_command"
+    """A command that mentions a product but asks for nothing to be sold ("add coffee to my
+    shopping list"); the detail is which task."""
+    NO_PRODUCT = "no_product"
+    """A question's shape about something the catalog does not have; the detail is its words."""
+    NOT_A_QUESTION = "not_a_question"
+    """Nothing in the grammar matched."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoQuestion:
+    """Why a prompted text is not an explicit product question: every "no" says why."""
+
+    reason: NoReason
+    detail: str = ""
+    """The negation word, the reported-speech marker, the task, or the unknown product words."""
+    template: str = ""
+    """The grammar intent and template that matched (task commands, no_product), if any."""
+
+    def describe(self) -> str:
+        """One line for ``askfirst explain``, the simulator and the device API."""
+        words = {
+            NoReason.NEGATED: "it holds a negation",
+            NoReason.REPORTED: "it reports someone else's words",
+            NoReason.TASK_COMMAND: "it is a task command",
+            NoReason.NO_PRODUCT: "it asks about something the catalog does not have",
+            NoReason.NOT_A_QUESTION: "it is not a product question",
+        }[self.reason]
+        detail = f" ({self.detail!r})" if self.detail else ""
+        return f"{self.reason.value}: {words}{detail}"
 
 
 @dataclass(frozen=True, slots=True)

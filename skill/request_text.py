@@ -19,9 +19,11 @@ class BadText:
     value: str
 
     def message(self) -> str:
+        """What was wrong and where, never the text itself (it may be a transcript)."""
+        index, char = next((i, c) for i, c in enumerate(self.value) if not _storable(c))
         return (
             f"{self.where}: expected text without NUL characters or unpaired surrogates, "
-            f"got {self.value[:80]!r}"
+            f"got {len(self.value)} characters with U+{ord(char):04X} at index {index}"
         )
 
 

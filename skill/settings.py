@@ -17,6 +17,13 @@ from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from askfirst.skill.errors import SkillError
 from askfirst.turn.config import TurnConfig
 
+MIN_CONSOLE_TOKEN = 16
+"""The shortest operator token the console accepts (a guessable token is no lock)."""
+
+
+SECRET_FIELDS = frozenset({"console_tokens", "console_secret", "broadcast_key", "device_tokens"})
+"""Settings whose values an error message never repeats."""
+
 
 class SettingsError(SkillError):
     """A setting that is missing or malformed; the message names the setting."""
@@ -115,6 +122,12 @@ class Settings(BaseSettings):
     broadcast_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
     """HMAC key for broadcast fingerprints; set the same value on every instance."""
     retention_days: int = Field(default=30, ge=1)
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics`` (``ASKFIRST_METRICS=false`` turns it off)."""
+    console_tokens: list[SecretStr] = Field(default_factory=list)
+    """Operator tokens for the console at ``/console`` (a JSON list); empty: no console."""
+    console_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
+    """Key signing console session cookies; set the same value on every instance."""
     default_locale: str = "en-US"
     wyoming_listeners: dict[str, WyomingListener] = Field(default_factory=dict)
     """``askfirst wyoming`` URI -> the device (and household) its unidentified turns belong to."""
@@ -126,6 +139,17 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
             raise ValueError(f"expected a sqlite:/// or postgresql:// URL, got {value!r}")
+        return value
+
+    @field_validator("console_tokens")
+    @classmethod
+    def _long_tokens(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for index, token in enumerate(value):
+            if len(token.get_secret_value()) < MIN_CONSOLE_TOKEN:
+                raise ValueError(
+                    f"console token {index}: expected at least {MIN_CONSOLE_TOKEN} characters, "
+                    f"got {len(token.get_secret_value())}"
+                )
         return value
 
     def turn_config(self) -> TurnConfig:
@@ -158,8 +182,10 @@ def _describe(error: ValidationError, source: str) -> str:
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(settings)"
-        env = f"ASKFIRST_{field.split('.')[0].upper()}"
-        problems.append(f"{field} (env {env}): {item['msg']}, got {item.get('input')!r}")
+        name = field.split(".")[0]
+        env = f"ASKFIRST_{name.upper()}"
+        got = "(hidden)" if name in SECRET_FIELDS else repr(item.get("input"))
+        problems.append(f"{field} (env {env}): {item['msg']}, got {got}")
     return f"{source}: " + "; ".join(problems)
 
 

@@ -119,6 +119,11 @@ class Checkpoint:
         """Records in the log when the checkpoint was taken."""
         return sum(seq for seq, _ in self.heads.values())
 
+    @property
+    def head(self) -> str:
+        """``heads_digest`` of the heads: one hash naming the whole log's state."""
+        return heads_digest(self.heads)
+
 
 def heads_digest(heads: dict[int, tuple[int, str]]) -> str:
     """One hash naming the state of every shard (what ``audit verify`` prints as the head)."""

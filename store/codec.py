@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from askfirst.core.capture import Clock
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.values import (
     CatalogEntry,
@@ -86,6 +87,7 @@ def utterance_to_json(u: Utterance) -> JsonObject:
         "device_id": u.device_id,
         "user_id": u.user_id,
         "session_id": u.session_id,
+        "clock": u.clock.value,
     }
 
 
@@ -109,6 +111,7 @@ def utterance_from_json(obj: object) -> Utterance:
         device_id=_str(o, "device_id", "utterance"),
         user_id=_opt_str(o, "user_id", "utterance"),
         session_id=_opt_str(o, "session_id", "utterance"),
+        clock=_enum(Clock, o, "clock", "utterance") if "clock" in o else Clock.DEVICE,
     )
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
+from askfirst.policy.config import Policy
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store.chain import Checkpoint, VerifyReport
+from askfirst.store.policies import KeptPolicy
+from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 
 __all__ = ["Store", "TurnTx"]
 
@@ -24,12 +28,27 @@ class TurnTx(ABC):
         """The user's consent and cap counters as of now (inside the lock)."""
 
     @abstractmethod
-    def record(self, *, utterance: Utterance, decision: Decision, consent: UserState) -> None:
-        """Write the utterance, the decision and its audit record; ambient text is refused."""
+    def record(
+        self,
+        *,
+        utterance: Utterance,
+        decision: Decision,
+        consent: UserState,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write the utterance, the decision and its audit record; ambient text is refused.
+
+        ``context`` (JSON values) goes into the record as evidence of how the question
+        arrived: the capture's household and trigger, or the Alexa intent and its slots."""
 
     @abstractmethod
     def set_opt_out(self, opted_out: bool) -> None:
         """Opt the user out of (or back into) offers; audited."""
+
+    @abstractmethod
+    def keep_policy(self, policy: Policy, *, decision_id: str) -> None:
+        """Keep the policy's canonical text by its hash, with the first decision made under it
+        (a no-op once the store has it)."""
 
     @abstractmethod
     def decision_for(self, utterance_id: str) -> str | None:
@@ -99,6 +118,21 @@ class Store(ABC):
         """The user's most recent decision that had an offer candidate (in the session if given)."""
 
     @abstractmethod
+    def recent_turns(
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: str | None = None
+    ) -> TurnPage:
+        """Turns newest first (from their decision records), filtered; ``before`` is a page
+        cursor (``TurnPage.next_before``)."""
+
+    @abstractmethod
+    def decision_record(self, decision_id: str) -> DecisionRecord | None:
+        """A decision with its audit record and chain position; None when unknown."""
+
+    @abstractmethod
+    def log_summary(self) -> LogSummary:
+        """Counts over the audit log: records, decisions, erased payloads, erasures, purges."""
+
+    @abstractmethod
     def audit_verify(self, checkpoints: Path | None = None) -> VerifyReport:
         """Check every shard's chain (and each record's MAC when the store has the audit key),
         the erasures, the columns kept outside the chain, and every checkpoint of the history
@@ -135,6 +169,14 @@ class Store(ABC):
         than the store's decision retention leave the ``decisions`` index too (their audit
         records stay).
         """
+
+    @abstractmethod
+    def policy_text(self, wanted: str) -> KeptPolicy | None:
+        """The kept policy whose hash is ``wanted`` (or a unique prefix of 12+ hex digits)."""
+
+    @abstractmethod
+    def policy_hashes(self) -> list[str]:
+        """The hashes of every kept policy, first used first."""
 
     @abstractmethod
     def close(self) -> None:

@@ -141,6 +141,17 @@ audit_log = Table(
 the chained bytes (verify checks ``user_id`` against the payload); ``mac`` is the record's HMAC
 under the audit key, NULL when written without one."""
 
+policy_texts = Table(
+    "policy_texts",
+    metadata,
+    Column("hash", Text, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("first_at", Text, nullable=False),
+    Column("first_decision_id", Text, nullable=False),
+)
+"""Every policy a decision was made under: its canonical text (whose SHA-256 is ``hash``),
+written with the first decision under it. Not personal; never erased."""
+
 chain_head = Table(
     "chain_head",
     metadata,
@@ -168,7 +179,17 @@ def from_db_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-ALL_TABLES = (users, declined, utterances, decisions, windows, peers, audit_log, chain_head)
+ALL_TABLES = (
+    users,
+    declined,
+    utterances,
+    decisions,
+    windows,
+    peers,
+    audit_log,
+    chain_head,
+    policy_texts,
+)
 
 DEFAULT_SHARDS = 16
 """Audit chains (and PostgreSQL write paths) of a new store."""
@@ -194,6 +215,11 @@ def _v2(conn: Connection, shards: int) -> None:
 
 
 def _v3(conn: Connection, shards: int) -> None:
+    """Keep the text of every policy a decision was made under (``policy_texts``)."""
+    policy_texts.create(conn, checkfirst=True)
+
+
+def _v4(conn: Connection, shards: int) -> None:
     """Shard the audit chain: the existing log becomes shard 0 (its records keep their seq and
     hash); records gain a MAC column, utterances the link to the record chaining their text."""
     if conn.dialect.name == "postgresql":
@@ -222,7 +248,7 @@ def _v3(conn: Connection, shards: int) -> None:
 
 def _rebuild(conn: Connection, table: Table, added: str, values: str) -> None:
     """SQLite cannot change a primary key in place: copy the table into its new shape."""
-    old = f"{table.name}_before_v3"
+    old = f"{table.name}_before_v4"
     conn.execute(text(f"ALTER TABLE {table.name} RENAME TO {old}"))
     for index in table.indexes:
         conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
@@ -234,7 +260,11 @@ def _rebuild(conn: Connection, table: Table, added: str, values: str) -> None:
     conn.execute(text(f"DROP TABLE {old}"))
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection, int], None]], ...] = ((2, _v2), (3, _v3))
+MIGRATIONS: tuple[tuple[int, Callable[[Connection, int], None]], ...] = (
+    (2, _v2),
+    (3, _v3),
+    (4, _v4),
+)
 """(version, step) in order for a database written by an older askfirst; a step runs once,
 inside the same transaction as its version bump. A new database is created in the newest shape."""
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
-from askfirst.store import audit
+from askfirst.store import audit, queries
 from askfirst.store.audit import Appended
 from askfirst.store.chain import Checkpoint, VerifyReport, ranges, shard_of
 from askfirst.store.checkpoint import latest_count, read_checkpoints, write_checkpoint
@@ -28,6 +28,8 @@ from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
 from askfirst.store.limits import check_size
+from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
+from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.schema import (
     DEFAULT_SHARDS,
     audit_log,
@@ -112,6 +114,8 @@ class SqlStore(Store):
         self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
         self._open_lock = threading.Lock()
+        self._known_policies: frozenset[str] = frozenset()
+        """Policies this process knows the store keeps (so a turn skips writing them)."""
         try:
             self._open()
         except StoreUnavailable as exc:
@@ -202,12 +206,15 @@ class SqlStore(Store):
                     retention=self._retention,
                     shard=shard,
                     key=self._key,
+                    known_policies=self._known_policies,
                 )
                 yield tx
                 tx.open = False
         finally:
             if tx is not None:
                 tx.open = False
+        if tx.kept_policies:
+            self._known_policies = self._known_policies | set(tx.kept_policies)
         self._after_commit(tx.appended)
 
     def _after_commit(self, appended: list[Appended]) -> None:
@@ -371,6 +378,25 @@ class SqlStore(Store):
         with self._read() as conn:
             return read_user_state(conn, user_id=user_id, session_id=session_id, now=now)
 
+    # -- reading the log -------------------------------------------------------------------
+
+    def recent_turns(
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: str | None = None
+    ) -> TurnPage:
+        with self._read() as conn:
+            return queries.recent_turns(
+                conn, where=where or TurnFilter(), limit=limit, before=before
+            )
+
+    def decision_record(self, decision_id: str) -> DecisionRecord | None:
+        _require_text(decision_id, "decision_id")
+        with self._read() as conn:
+            return queries.decision_record(conn, decision_id)
+
+    def log_summary(self) -> LogSummary:
+        with self._read() as conn:
+            return queries.log_summary(conn)
+
     # -- audit -----------------------------------------------------------------------------
 
     def audit_verify(self, checkpoints: Path | None = None) -> VerifyReport:
@@ -506,6 +532,14 @@ class SqlStore(Store):
         if dropped:
             logger.info("store: purged %d decision index rows before %s", dropped, decided_before)
         return purged
+
+    def policy_text(self, wanted: str) -> KeptPolicy | None:
+        with self._read() as conn:
+            return find_policy(conn, wanted)
+
+    def policy_hashes(self) -> list[str]:
+        with self._read() as conn:
+            return kept_hashes(conn)
 
     def record_count(self) -> int:
         """How many audit records there are."""

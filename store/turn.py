@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from askfirst.core.tags import UtteranceTag
 from askfirst.core.windows import ListeningWindow
+from askfirst.policy.config import Policy
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store import audit
 from askfirst.store.audit import Appended
@@ -30,6 +33,7 @@ from askfirst.store.limits import (
     check_items,
     check_size,
 )
+from askfirst.store.policies import keep_policy
 from askfirst.store.schema import db_time, decisions
 from askfirst.store.statements import Sql, run
 from askfirst.store.windows import put_window, take_window
@@ -50,10 +54,14 @@ class SqlTurn(TurnTx):
         retention: timedelta,
         shard: int,
         key: bytes | None,
+        known_policies: frozenset[str] = frozenset(),
     ) -> None:
         self._conn = conn
         self._shard = shard
         self._key = key
+        self._known_policies = known_policies
+        self.kept_policies: list[str] = []
+        """Hashes of the policies this turn kept (the store learns them once it commits)."""
         self._user_id = user_id
         self._session_id = session_id
         self._now = now
@@ -69,7 +77,14 @@ class SqlTurn(TurnTx):
                 self._conn, user_id=self._user_id, session_id=self._session_id, now=self._now
             )
 
-    def record(self, *, utterance: Utterance, decision: Decision, consent: UserState) -> None:
+    def record(
+        self,
+        *,
+        utterance: Utterance,
+        decision: Decision,
+        consent: UserState,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
         self._check_open()
         check_recordable(utterance, decision)
         u = utterance
@@ -80,16 +95,19 @@ class SqlTurn(TurnTx):
             "text": None,
             "text_digest": None if kept is None or salt is None else text_digest(salt, kept),
         }
+        payload: dict[str, Any] = {
+            "user_id": self._user_id,
+            "session_id": self._session_id,
+            "utterance": said,
+            "decision": decision_to_json(decision),
+            "consent": user_state_to_json(consent),
+        }
+        if context:
+            payload["context"] = dict(context)
         record = audit.entry(  # serialised, digested and size-checked before any write or lock
             kind="decision",
             at=self._at,
-            payload={
-                "user_id": self._user_id,
-                "session_id": self._session_id,
-                "utterance": said,
-                "decision": decision_to_json(decision),
-                "consent": user_state_to_json(consent),
-            },
+            payload=payload,
             user_id=self._user_id,
             decision_id=decision.id,
             permit=decision.permit,
@@ -124,6 +142,20 @@ class SqlTurn(TurnTx):
             done = audit.append(self._conn, record, shard=self._shard, key=self._key, index=index)
             run(self._conn, INSERT_UTTERANCE, {**row, "record_seq": done.seq}, what=what)
         self.appended.append(done)
+
+    def keep_policy(self, policy: Policy, *, decision_id: str) -> None:
+        self._check_open()
+        if policy.hash in self._known_policies or policy.hash in self.kept_policies:
+            return
+        with db_errors("keeping the policy text"):
+            keep_policy(
+                self._conn,
+                policy_hash=policy.hash,
+                text=policy.canonical,
+                at=self._at,
+                decision_id=decision_id,
+            )
+        self.kept_policies.append(policy.hash)
 
     def decision_for(self, utterance_id: str) -> str | None:
         self._check_open()

@@ -12,10 +12,20 @@ class TurnError(Exception):
 
     status: int = 400
     code: str = "bad_request"
+    retry_after: float | None = None
+    """Seconds after which a retry may succeed (a busy server's 429 or 503 says so)."""
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
         if code is not None:
             self.code = code
         if status is not None:

@@ -13,11 +13,14 @@ exactly the server's code path. The order of the steps is the privacy argument:
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
 
 from askfirst.core.capture import Trigger
 from askfirst.core.peers import PeerCapture
@@ -34,8 +37,11 @@ from askfirst.speech.transcriber import Transcript
 from askfirst.store.interface import Store, TurnTx
 from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
+from askfirst.turn.observer import TurnObserver
 from askfirst.turn.transcribers import TranscriberSet
 from askfirst.turn.values import ALEXA_REQUEST, Heard, IntentInput, TurnInput, TurnResult
+
+logger = logging.getLogger(__name__)
 
 _HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
 """Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
@@ -53,6 +59,16 @@ def _may_be_broadcast(trigger: Trigger, text: str, locale: SpeechLocale) -> bool
     if trigger is Trigger.NONE:
         return mentions_wake_word(text, locale)
     return True
+
+
+def scoped_id(device_id: str, utterance_id: str) -> str:
+    """A device's own utterance id, kept as ``<device>/<id>`` so devices never share ids.
+
+    The device id is percent-encoded, so the first ``/`` always ends it: no two (device, id)
+    pairs give the same key, and a retry refused as a duplicate can only name this device's
+    own earlier decision.
+    """
+    return f"{quote(device_id, safe='')}/{utterance_id}"
 
 
 def utc_now() -> datetime:
@@ -76,6 +92,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         new_id: Callable[[], str] = _new_id,
+        observer: TurnObserver | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
@@ -85,6 +102,8 @@ class Pipeline:
         self._sleep = sleep
         self._new_id = new_id
         self._broadcast_key = config.broadcast_key
+        self.observer = observer
+        """Told of every decided turn and transcription (metrics, logs); None for nobody."""
 
     @property
     def ready(self) -> bool:
@@ -115,7 +134,9 @@ class Pipeline:
         spotted: bool | None = None
         if turn.audio is not None:
             transcriber = self.transcribers.for_locale(locale.code)
+            started = time.perf_counter()
             transcript = transcriber.transcribe(turn.audio)
+            self._observe_transcription(locale.code, turn.audio.duration, started)
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spot = transcriber.spot(
                     turn.audio, phrases=locale.spotting_phrases, seconds=locale.spot_seconds
@@ -139,7 +160,9 @@ class Pipeline:
             )
         return Heard(
             turn=turn,
-            utterance_id=turn.utterance_id or self._new_id(),
+            utterance_id=self._new_id()
+            if turn.utterance_id is None
+            else scoped_id(turn.device_id, turn.utterance_id),
             locale=locale,
             transcript=transcript,
             wake_word_spotted=spotted,
@@ -198,6 +221,7 @@ class Pipeline:
                 device_id=turn.device_id,
                 user_id=turn.user_id,
                 session_id=turn.session_id,
+                clock=capture.clock,
             )
             # Only a prompted utterance's words are ever read for meaning.
             command: Command | None = None
@@ -218,15 +242,21 @@ class Pipeline:
                 command=command,
                 provenance=Provenance(utterance.tag.value),
                 request=turn.request,
+                context={
+                    "household": capture.household,
+                    "trigger": capture.trigger.value,
+                },
             )
-        return TurnResult(
-            utterance=utterance,
-            transcript=heard.transcript.text,
-            words=heard.transcript.words,
-            tag=tag,
-            question=question,
-            command=command,
-            decision=decision,
+        return self._observed(
+            TurnResult(
+                utterance=utterance,
+                transcript=heard.transcript.text,
+                words=heard.transcript.words,
+                tag=tag,
+                question=question,
+                command=command,
+                decision=decision,
+            )
         )
 
     def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
@@ -292,16 +322,38 @@ class Pipeline:
                 provenance=Provenance.ALEXA_INTENT,
                 request=intent.request,
                 asks_back=asks_back,
+                context={"intent": {"name": intent.intent_name, "slots": dict(intent.slots)}},
             )
-        return TurnResult(
-            utterance=utterance,
-            transcript=text,
-            words=(),
-            tag=tag,
-            question=question,
-            command=intent.command,
-            decision=decision,
+        return self._observed(
+            TurnResult(
+                utterance=utterance,
+                transcript=text,
+                words=(),
+                tag=tag,
+                question=question,
+                command=intent.command,
+                decision=decision,
+            )
         )
+
+    def _observed(self, result: TurnResult) -> TurnResult:
+        """Tell the observer of a decided turn; its failure is logged, never the turn's."""
+        if self.observer is not None:
+            try:
+                self.observer.turn_decided(result)
+            except Exception:  # watching must never change what was decided
+                logger.exception("turn observer failed on decision %s", result.decision.id)
+        return result
+
+    def _observe_transcription(self, locale: str, audio_seconds: float, started: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.transcribed(
+                locale=locale, audio_seconds=audio_seconds, seconds=time.perf_counter() - started
+            )
+        except Exception:  # watching must never fail a transcription
+            logger.exception("turn observer failed on a %s transcription", locale)
 
     def _decide_and_record(
         self,
@@ -313,6 +365,7 @@ class Pipeline:
         provenance: Provenance,
         request: RequestFacts,
         asks_back: Callable[[Decision, Question | None], bool] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Decision:
         evidence = (
             Evidence(
@@ -336,7 +389,8 @@ class Pipeline:
             request=request,
             policy=self.policy,
         )
-        tx.record(utterance=utterance.redacted(), decision=decision, consent=state)
+        tx.keep_policy(self.policy, decision_id=decision.id)
+        tx.record(utterance=utterance.redacted(), decision=decision, consent=state, context=context)
         if asks_back is not None and asks_back(decision, question):
             tx.open_window(self._follow_up_window(utterance.device_id, self._clock()))
         return decision

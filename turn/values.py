@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,8 @@ class IntentInput:
     topic: str | None
     command: Command | None
     request: RequestFacts = field(default_factory=RequestFacts)
+    slots: Mapping[str, str] = field(default_factory=dict)
+    """Every filled slot as the user said it (kept in the decision's evidence)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,9 @@ def _intent_input(
         topic=None if slot is None else slot.topic,
         command=command,
         request=RequestFacts(limit_ad_tracking=facts.limit_ad_tracking),
+        slots={
+            name: filled.value for name, filled in facts.slots.items() if filled.value is not None
+        },
     )
 
 

@@ -15,10 +15,13 @@ from askfirst.skill.alexa.facts import read_facts
 from askfirst.skill.alexa.handlers import MAX_RESPONSE_BYTES, AlexaEndpoint
 from askfirst.skill.alexa.verify import AlexaVerifier, normalize_cert_url
 from askfirst.skill.api import errors as http_errors
+from askfirst.skill.api import request_ids
 from askfirst.skill.api.routes import blueprint, decode_json
 from askfirst.skill.errors import SkillError, VerificationError
 from askfirst.skill.settings import Settings, load_settings
 from askfirst.skill.wiring import pipeline_from_settings
+from askfirst.speech.pool import PoolStats
+from askfirst.turn.errors import TurnError
 from askfirst.turn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -91,10 +94,46 @@ def create_app(
     app.extensions["askfirst.pipeline"] = pipeline
     app.extensions["askfirst.alexa"] = AlexaEndpoint(pipeline=pipeline) if alexa_enabled else None
     app.extensions["askfirst.verifier"] = verifier
+    request_ids.register(app)
+    _observe(app, settings, pipeline)
     app.register_blueprint(blueprint)
     app.add_url_rule("/alexa", "alexa", alexa, methods=["POST"])
+    if settings.console_tokens:
+        from askfirst.skill.console.views import register as register_console
+
+        register_console(app, settings)
     http_errors.register(app)
     return app
+
+
+def _observe(app: Flask, settings: Settings, pipeline: Pipeline) -> None:
+    """Watch the pipeline: metrics (unless ``ASKFIRST_METRICS=false``) and the logs' decision id."""
+    if not settings.metrics:
+        from askfirst.skill.logs import DecisionIds
+
+        pipeline.observer = DecisionIds()
+        return
+    from askfirst.skill.metrics import http as metrics_http
+    from askfirst.skill.metrics.observer import MetricsObserver, instrument_store
+    from askfirst.skill.metrics.registry import Metrics
+
+    metrics = Metrics()
+    observer = MetricsObserver(metrics, pool_stats=lambda locale: _pool_stats(pipeline, locale))
+    instrument_store(pipeline.store, metrics)
+    pipeline.observer = observer
+    app.extensions["askfirst.metrics_observer"] = observer
+    metrics_http.register(app, metrics)
+
+
+def _pool_stats(pipeline: Pipeline, locale: str) -> PoolStats | None:
+    """The recogniser pool counters of ``locale``'s transcriber, when it has a pool."""
+    try:
+        transcriber = pipeline.transcribers.for_locale(locale)
+    except TurnError:
+        return None
+    stats = getattr(transcriber, "pool_stats", None)
+    result = stats() if callable(stats) else None
+    return result if isinstance(result, PoolStats) else None
 
 
 def _raw_body(limit: int) -> bytes:

@@ -7,6 +7,7 @@ message; a genuine bug is logged with its traceback and answered with a bare JSO
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -100,6 +101,11 @@ def register(app: Flask) -> None:
 
     def handle(exc: Exception) -> Response:
         status, body = http_error(exc)
-        return json_response(status, body)
+        response = json_response(status, body)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        if isinstance(exc, TurnError) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return response
 
     app.register_error_handler(Exception, handle)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
-from askfirst.core.capture import Trigger
+from askfirst.skill.api.bodies import (
+    AssistantAskedBody,
+    DeclinedBody,
+    UtteranceBody,
+    UtteranceForm,
+)
 from askfirst.turn.wire import TurnResultBody
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -16,7 +22,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
     meaning = {
         400: "Malformed JSON or a request that failed verification",
         401: "Missing or malformed bearer token",
-        403: "Unknown bearer token",
+        403: "Unknown bearer token, or a user_id outside the device's household",
+        409: "The utterance_id was already decided for this device (a retry)",
+        429: "Too many requests in flight for this device or the recogniser pool; see Retry-After",
         413: "Body larger than the configured limit",
         415: "Unsupported Content-Type",
         422: "A missing or invalid field, or bad audio (the code says which)",
@@ -31,35 +39,63 @@ def _errors(*statuses: int) -> dict[str, Any]:
     }
 
 
-_CAPTURE = {
-    "type": "object",
-    "required": ["trigger", "start", "end"],
-    "properties": {
-        "trigger": {"enum": [t.value for t in Trigger]},
-        "start": {"type": "string", "format": "date-time"},
-        "end": {"type": "string", "format": "date-time"},
-    },
-    "additionalProperties": False,
-}
+_MODELS: list[tuple[str, JsonSchemaMode, type[BaseModel]]] = [
+    ("UtteranceBody", "validation", UtteranceBody),
+    ("UtteranceForm", "validation", UtteranceForm),
+    ("AssistantAskedBody", "validation", AssistantAskedBody),
+    ("DeclinedBody", "validation", DeclinedBody),
+    ("TurnResultBody", "serialization", TurnResultBody),
+]
 
-_COMMON_FIELDS: dict[str, Any] = {
-    "user_id": {"type": "string"},
-    "session_id": {"type": "string"},
-    "locale": {"type": "string", "examples": ["en-US", "ko-KR"]},
-    "limit_ad_tracking": {"type": ["boolean", "null"]},
-    "utterance_id": {"type": "string"},
-}
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _generated() -> dict[str, Any]:
-    """JSON schemas of the wire models, their shared parts hoisted into components."""
+    """JSON schemas of the request and result models, shared parts hoisted into components."""
     keyed, top = TypeAdapter.json_schemas(
-        [("TurnResult", "serialization", TypeAdapter(TurnResultBody))],
+        [(name, mode, TypeAdapter(model)) for name, mode, model in _MODELS],
         ref_template="#/components/schemas/{model}",
     )
-    del keyed  # each one is a $ref into the hoisted definitions
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    for (name, _mode), schema in keyed.items():
+        if schema.get("$ref") != _ref(name)["$ref"]:
+            schemas[name] = schema
+    schemas["UtteranceForm"] = _as_form(schemas["UtteranceForm"])
     return schemas
+
+
+def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """The multipart encoding of :class:`UtteranceForm`: every part is text, plus the audio."""
+    properties = dict(schema["properties"])
+    properties["capture"] = {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": _ref("CaptureBody"),
+        "description": "The capture object as JSON text",
+    }
+    properties["sample_rate"] = {
+        "type": "string",
+        "pattern": "^[0-9]+$",
+        "description": "Declares the audio part raw 16-bit little-endian mono PCM at this rate "
+        "in Hz (8000-48000)",
+    }
+    properties["limit_ad_tracking"] = {"enum": ["true", "false"]}
+    properties["audio"] = {
+        "type": "string",
+        "contentMediaType": "audio/wav",
+        "description": "A 16-bit PCM WAV file (mono, or stereo averaged to mono; 8-48 kHz), "
+        "or raw PCM when sample_rate is given",
+    }
+    return {**schema, "properties": properties, "required": ["audio", "capture"]}
+
+
+def _body(*content: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {media: {"schema": _ref(name)} for media, name in content},
+    }
 
 
 def document() -> dict[str, Any]:
@@ -89,7 +125,6 @@ def document() -> dict[str, Any]:
                         }
                     },
                 },
-                "Capture": _CAPTURE,
                 **_generated(),
             },
         },
@@ -98,49 +133,10 @@ def document() -> dict[str, Any]:
                 "post": {
                     "summary": "Tag, decide and record one utterance a device captured",
                     "security": [{"device": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["text", "capture"],
-                                    "properties": {
-                                        "text": {"type": "string"},
-                                        "capture": {"$ref": "#/components/schemas/Capture"},
-                                        **_COMMON_FIELDS,
-                                    },
-                                }
-                            },
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["audio", "capture"],
-                                    "properties": {
-                                        "audio": {
-                                            "type": "string",
-                                            "contentMediaType": "audio/wav",
-                                            "description": "A 16-bit PCM WAV file (mono, or "
-                                            "stereo averaged to mono; 8-48 kHz), or raw 16-bit "
-                                            "little-endian mono PCM when sample_rate is given",
-                                        },
-                                        "sample_rate": {
-                                            "type": "string",
-                                            "pattern": "^[0-9]+$",
-                                            "description": "Declares the audio part raw PCM "
-                                            "at this rate in Hz (8000-48000)",
-                                        },
-                                        "capture": {
-                                            "type": "string",
-                                            "contentMediaType": "application/json",
-                                            "description": "The Capture object as JSON text",
-                                        },
-                                        **_COMMON_FIELDS,
-                                    },
-                                }
-                            },
-                        },
-                    },
+                    "requestBody": _body(
+                        ("application/json", "UtteranceBody"),
+                        ("multipart/form-data", "UtteranceForm"),
+                    ),
                     "responses": {
                         "200": {
                             "description": "The decision for this utterance",
@@ -159,20 +155,7 @@ def document() -> dict[str, Any]:
                     "summary": "The assistant asked this device's user something: open a "
                     "single-use follow-up listening window",
                     "security": [{"device": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["prompt_ended_at"],
-                                    "properties": {
-                                        "prompt_ended_at": {"type": "string", "format": "date-time"}
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _body(("application/json", "AssistantAskedBody")),
                     "responses": {
                         "200": {"description": "The window that was opened"},
                         **_errors(400, 401, 403, 415, 422, 503),
@@ -183,22 +166,7 @@ def document() -> dict[str, Any]:
                 "post": {
                     "summary": "The user declined an offer: it is not offered to them again",
                     "security": [{"device": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["offer_id"],
-                                    "properties": {
-                                        "offer_id": {"type": "string"},
-                                        "decision_id": {"type": "string"},
-                                        "user_id": {"type": "string"},
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _body(("application/json", "DeclinedBody")),
                     "responses": {
                         "200": {"description": "Recorded"},
                         **_errors(400, 401, 403, 415, 422, 503),

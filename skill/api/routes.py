@@ -1,8 +1,9 @@
 """The device API: POST /v1/utterances and friends, /openapi.json, /healthz, /readyz.
 
 Devices authenticate with ``Authorization: Bearer <token>``; the token names the device.
-Request parsing is plain functions over decoded fields so every bad input gets a 4xx that
-names the field, what was expected and what arrived.
+Bodies are parsed into the pydantic models of ``askfirst.skill.api.bodies`` (unknown fields
+refused, every string bounded), so every bad input gets a 4xx that names the field, what was
+expected and what arrived; a device speaks only for its own household (``users``).
 """
 
 from __future__ import annotations
@@ -10,17 +11,27 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.capture import CaptureContext, Clock, Trigger
 from askfirst.core.devices import Device
 from askfirst.policy.values import RequestFacts
+from askfirst.skill.api.bodies import (
+    TIME_EXPECTED,
+    AssistantAskedBody,
+    CaptureBody,
+    DeclinedBody,
+    M,
+    UtteranceBody,
+    UtteranceForm,
+    parse,
+)
 from askfirst.skill.api.openapi import document
+from askfirst.skill.api.users import user_key
 from askfirst.skill.errors import SkillError
 from askfirst.skill.request_text import find_bad_text
 from askfirst.skill.settings import Settings
@@ -34,7 +45,6 @@ blueprint = Blueprint("device_api", __name__)
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
-_TRIGGERS = ", ".join(repr(t.value) for t in Trigger)
 
 
 def invalid(field: str, expected: str, got: object, *, code: str = "invalid_field") -> SkillError:
@@ -78,111 +88,62 @@ def device_for(authorization: str | None, tokens: Mapping[str, Device]) -> Devic
     return device
 
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-"""Times outside these bounds are refused: far enough from datetime's limits that windows,
-retention and broadcast arithmetic on an accepted time can never overflow."""
-
-
-def _timestamp(value: object, field: str) -> datetime:
-    expected = "an ISO 8601 time with a timezone like '2024-05-01T12:00:00+00:00'"
-    if not isinstance(value, str):
-        raise invalid(field, expected, value)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise invalid(field, expected, value) from None
-    if parsed.tzinfo is None:
-        raise invalid(field, expected, value)
-    try:
-        in_utc = parsed.astimezone(UTC)
-    except OverflowError:
-        in_utc = None
-    if in_utc is None or not EARLIEST <= in_utc < LATEST:
-        raise invalid(
-            field,
-            f"a time from {EARLIEST.isoformat()!r} up to {LATEST.isoformat()!r} (UTC)",
-            value,
-        )
-    return parsed
-
-
-def _optional_text(fields: Mapping[str, Any], name: str) -> str | None:
-    value = fields.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise invalid(name, "a non-empty string", value)
-    return value
-
-
-def _flag(value: object, field: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise invalid(field, "true, false or null", value)
-
-
-def capture_from(value: object, *, device: Device) -> CaptureContext:
-    """``{"trigger", "start", "end", "level"?}`` as a capture context for ``device``."""
-    if value is None:
-        raise missing("capture", 'an object {"trigger", "start", "end"}')
-    if not isinstance(value, dict):
-        raise invalid("capture", 'an object {"trigger", "start", "end"}', value)
-    trigger = value.get("trigger")
-    if trigger is None:
-        raise missing("capture.trigger", f"one of {_TRIGGERS}")
-    if not isinstance(trigger, str) or trigger not in {t.value for t in Trigger}:
-        raise invalid("capture.trigger", f"one of {_TRIGGERS}", trigger)
-    for name in ("start", "end"):
-        if value.get(name) is None:
-            raise missing(f"capture.{name}", "an ISO 8601 time with a timezone")
-    start = _timestamp(value["start"], "capture.start")
-    end = _timestamp(value["end"], "capture.end")
+def capture_from(
+    body: CaptureBody, *, device: Device, text_turn: bool, arrived: datetime
+) -> CaptureContext:
+    """The capture context for ``device``. A push-to-talk or text capture may leave out its
+    times: the server's arrival time stands in, and the context says so."""
+    start, end = body.start, body.end
+    server_clock = start is None
+    if start is None:
+        if body.trigger is not Trigger.PUSH_TO_TALK and not text_turn:
+            raise missing(
+                "capture.start", f"{TIME_EXPECTED} (only push_to_talk or text may omit it)"
+            )
+        start = arrived
+    if end is None:
+        if not server_clock and body.trigger is not Trigger.PUSH_TO_TALK and not text_turn:
+            raise missing("capture.end", TIME_EXPECTED)
+        end = start
     if end < start:
-        raise invalid("capture.end", f"a time at or after capture.start {value['start']!r}", end)
-    level = value.get("level")
-    if level is not None and (
-        isinstance(level, bool) or not isinstance(level, int | float) or not math.isfinite(level)
-    ):
-        raise invalid("capture.level", "a number (the capture's level, e.g. dBFS) or null", level)
+        raise invalid("capture.end", f"a time at or after capture.start {start.isoformat()!r}", end)
     return CaptureContext(
-        trigger=Trigger(trigger),
+        trigger=body.trigger,
         device_id=device.device_id,
         household=device.household,
         start=start,
         end=end,
-        level=None if level is None else float(level),
+        level=None if body.level is None else float(body.level),
+        clock=Clock.SERVER if server_clock else Clock.DEVICE,
     )
 
 
 def turn_from(
-    fields: Mapping[str, Any], *, device: Device, audio: Audio | None, default_locale: str
+    body: UtteranceBody | UtteranceForm,
+    *,
+    device: Device,
+    audio: Audio | None,
+    default_locale: str,
+    devices: Iterable[Device] = (),
+    arrived: datetime | None = None,
 ) -> TurnInput:
-    """A pipeline turn from the decoded request fields (JSON object or multipart form)."""
-    text = fields.get("text")
-    if audio is None and text is None:
-        raise missing("text", "a string (or send multipart with an 'audio' WAV part)")
-    if audio is not None and text is not None:
-        raise invalid("text", "no text when an 'audio' part is sent", "text and audio")
-    if text is not None and not isinstance(text, str):
-        raise invalid("text", "a string", text)
-    locale = fields.get("locale", default_locale)
-    if not isinstance(locale, str) or not locale:
-        raise invalid("locale", "a locale like 'en-US'", locale)
+    """A pipeline turn from a parsed request body (JSON object or multipart form)."""
+    text = body.text if isinstance(body, UtteranceBody) else None
     return TurnInput(
         device_id=device.device_id,
-        capture=capture_from(fields.get("capture"), device=device),
-        locale=locale,
+        capture=capture_from(
+            body.capture,
+            device=device,
+            text_turn=text is not None,
+            arrived=arrived or datetime.now(UTC),
+        ),
+        locale=body.locale or default_locale,
         text=text,
         audio=audio,
-        user_id=_optional_text(fields, "user_id"),
-        session_id=_optional_text(fields, "session_id"),
-        request=RequestFacts(
-            limit_ad_tracking=_flag(fields.get("limit_ad_tracking"), "limit_ad_tracking")
-        ),
-        utterance_id=_optional_text(fields, "utterance_id"),
+        user_id=user_key(device, body.user_id, devices=devices),
+        session_id=body.session_id,
+        request=RequestFacts(limit_ad_tracking=body.limit_ad_tracking),
+        utterance_id=body.utterance_id,
     )
 
 
@@ -204,14 +165,14 @@ def _device() -> Device:
     return device_for(request.headers.get("Authorization"), _settings().devices())
 
 
-def _json_body() -> dict[str, Any]:
+def _json_body(model: type[M]) -> M:
     if request.mimetype != JSON:
         raise SkillError(
             f"expected Content-Type {JSON!r}, got {request.content_type!r}",
             code="unsupported_media_type",
             status=415,
         )
-    return storable(decode_json(request.get_data(cache=False)))
+    return parse(model, storable(decode_json(request.get_data(cache=False))))
 
 
 def storable(fields: dict[str, Any]) -> dict[str, Any]:
@@ -237,13 +198,11 @@ def decode_json(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _multipart_fields() -> tuple[dict[str, Any], Audio]:
+def _multipart_fields() -> tuple[UtteranceForm, Audio]:
     upload = request.files.get("audio")
     if upload is None:
-        raise missing("audio", "a WAV file part named 'audio'")
-    data = upload.read(_settings().max_body_bytes + 1)
+        raise missing("audio", "a WAV file part named 'audio' (or send JSON with 'text')")
     fields: dict[str, Any] = {key: request.form[key] for key in request.form}
-    audio = audio_from(data, sample_rate=fields.pop("sample_rate", None))
     raw_capture = fields.get("capture")
     if isinstance(raw_capture, str):
         try:
@@ -252,36 +211,44 @@ def _multipart_fields() -> tuple[dict[str, Any], Audio]:
             raise invalid(
                 "capture", 'a JSON object {"trigger", "start", "end"}', raw_capture[:80]
             ) from None
-    return storable(fields), audio
+    form = parse(UtteranceForm, storable(fields))
+    data = upload.read(_settings().max_body_bytes + 1)
+    return form, audio_from(data, sample_rate=form.sample_rate)
 
 
-def audio_from(data: bytes, *, sample_rate: str | None) -> Audio:
+def audio_from(data: bytes, *, sample_rate: int | None) -> Audio:
     """A WAV file, or raw 16-bit little-endian mono PCM when the form declares ``sample_rate``."""
     max_seconds = _settings().max_audio_seconds
     if sample_rate is None:
         return read_wav(data, max_seconds=max_seconds)
-    try:
-        rate = int(sample_rate)
-    except ValueError:
-        raise invalid("sample_rate", "an integer rate in Hz, like 16000", sample_rate) from None
-    return from_raw_pcm(data, sample_rate=rate, max_seconds=max_seconds)
+    return from_raw_pcm(data, sample_rate=sample_rate, max_seconds=max_seconds)
 
 
 @blueprint.post("/v1/utterances")
 def post_utterance() -> Response:
+    arrived = datetime.now(UTC)
     device = _device()
     audio: Audio | None = None
+    body: UtteranceBody | UtteranceForm
     if request.mimetype == MULTIPART:
-        fields, audio = _multipart_fields()
+        body, audio = _multipart_fields()
     elif request.mimetype == JSON:
-        fields = _json_body()
+        body = _json_body(UtteranceBody)
     else:
         raise SkillError(
             f"expected Content-Type {JSON!r} or {MULTIPART!r}, got {request.content_type!r}",
             code="unsupported_media_type",
             status=415,
         )
-    turn = turn_from(fields, device=device, audio=audio, default_locale=_settings().default_locale)
+    settings = _settings()
+    turn = turn_from(
+        body,
+        device=device,
+        audio=audio,
+        default_locale=settings.default_locale,
+        devices=settings.devices().values(),
+        arrived=arrived,
+    )
     result = _pipeline().handle(turn)
     return jsonify(result.to_json())
 
@@ -289,11 +256,8 @@ def post_utterance() -> Response:
 @blueprint.post("/v1/assistant-asked")
 def post_assistant_asked() -> Response:
     device_id = _device().device_id
-    body = _json_body()
-    if body.get("prompt_ended_at") is None:
-        raise missing("prompt_ended_at", "an ISO 8601 time with a timezone")
-    ended = _timestamp(body["prompt_ended_at"], "prompt_ended_at")
-    window = _pipeline().assistant_asked(device_id=device_id, prompt_ended_at=ended)
+    body = _json_body(AssistantAskedBody)
+    window = _pipeline().assistant_asked(device_id=device_id, prompt_ended_at=body.prompt_ended_at)
     return jsonify(
         {
             "id": window.id,
@@ -307,16 +271,11 @@ def post_assistant_asked() -> Response:
 
 @blueprint.post("/v1/declined")
 def post_declined() -> Response:
-    device_id = _device().device_id
-    body = _json_body()
-    offer_id = _optional_text(body, "offer_id")
-    if offer_id is None:
-        raise missing("offer_id", "the catalog id of the offer the user declined")
-    user_key = Pipeline.user_key(user_id=_optional_text(body, "user_id"), device_id=device_id)
-    _pipeline().declined(
-        user_id=user_key, offer_id=offer_id, decision_id=_optional_text(body, "decision_id")
-    )
-    return jsonify({"declined": offer_id, "user": user_key})
+    device = _device()
+    body = _json_body(DeclinedBody)
+    key = user_key(device, body.user_id, devices=_settings().devices().values())
+    _pipeline().declined(user_id=key, offer_id=body.offer_id, decision_id=body.decision_id)
+    return jsonify({"declined": body.offer_id, "user": key})
 
 
 @blueprint.get("/openapi.json")

@@ -7,6 +7,9 @@ models once and shares them across its threads; nothing heavy is loaded in the m
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from gunicorn.app.base import BaseApplication
 
 from askfirst.policy.config import load_policy
 from askfirst.skill.api.app import create_app
+from askfirst.skill.logs import LogFormat, gunicorn_log_config
+from askfirst.skill.metrics import MULTIPROC_ENV
 from askfirst.skill.settings import Settings, load_settings
 from askfirst.turn.pipeline import Pipeline
 
@@ -34,9 +39,11 @@ class ServeOptions:
     timeout: int = 30
     """Seconds a worker may stay silent before gunicorn restarts it."""
     log_level: str = "info"
+    log_format: LogFormat = "text"
+    """"json": every line gunicorn and askfirst write is one JSON object."""
 
     def gunicorn_config(self) -> dict[str, Any]:
-        return {
+        config = {
             "bind": f"{self.host}:{self.port}",
             "workers": self.workers,
             "threads": self.threads,
@@ -50,7 +57,11 @@ class ServeOptions:
             "loglevel": self.log_level,
             "proc_name": "askfirst",
             "worker_exit": _close_worker_pipeline,
+            "child_exit": _forget_worker_metrics,
         }
+        if self.log_format == "json":
+            config["logconfig_dict"] = gunicorn_log_config(self.log_level)
+        return config
 
 
 def _close_worker_pipeline(server: Any, worker: Any) -> None:
@@ -60,6 +71,37 @@ def _close_worker_pipeline(server: Any, worker: Any) -> None:
         pipeline: Pipeline | None = app.extensions.get("askfirst.pipeline")
         if pipeline is not None:
             pipeline.close()
+
+
+def _forget_worker_metrics(server: Any, worker: Any) -> None:
+    """gunicorn ``child_exit`` hook (in the master): drop a dead worker's live gauges."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def prepare_metrics_dir(settings: Settings) -> Path | None:
+    """Give the workers a shared, empty ``PROMETHEUS_MULTIPROC_DIR`` before they fork.
+
+    Runs in the master before anything imports prometheus_client, which reads the variable
+    when it is first imported. A directory the operator set is emptied of stale files (from a
+    previous run, whose counters must not be added to this one's); otherwise a private one
+    is made. Returns the directory, or None when metrics are off.
+    """
+    if not settings.metrics:
+        return None
+    configured = os.environ.get(MULTIPROC_ENV)
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="askfirst-metrics-"))
+        os.environ[MULTIPROC_ENV] = str(directory)
+    logger.info("metrics: worker processes share %s", directory)
+    return directory
 
 
 def check_settings(settings_file: Path | None) -> Settings:
@@ -90,6 +132,8 @@ class AskfirstApplication(BaseApplication):  # type: ignore[misc]
         # devices whose requests land on different workers would go unnoticed. When no key is
         # configured, the one the master generated is handed to every worker.
         self._broadcast_key = settings.broadcast_key
+        # Likewise a console session signed by one worker must be honoured by the others.
+        self._console_secret = settings.console_secret
         super().__init__()
 
     def load_config(self) -> None:
@@ -98,7 +142,11 @@ class AskfirstApplication(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         return create_app(
-            load_settings(self._options.settings_file, broadcast_key=self._broadcast_key)
+            load_settings(
+                self._options.settings_file,
+                broadcast_key=self._broadcast_key,
+                console_secret=self._console_secret,
+            )
         )
 
 
@@ -112,7 +160,14 @@ def serve(options: ServeOptions) -> None:
         options.workers,
         options.threads,
     )
-    AskfirstApplication(options, settings).run()
+    private = not os.environ.get(MULTIPROC_ENV)
+    directory = prepare_metrics_dir(settings)
+    try:
+        AskfirstApplication(options, settings).run()
+    finally:
+        if private and directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+            os.environ.pop(MULTIPROC_ENV, None)
 
 
 def serve_dev(options: ServeOptions) -> None:

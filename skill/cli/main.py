@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from askfirst.skill.logs import configure_logging
+
 logger = logging.getLogger(__name__)
 
 SUBCOMMAND_MODULES = (
@@ -48,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="log level on stderr (default WARNING)",
     )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=("text", "json"),
+        help="log lines as text, or as one JSON object per line with the request and decision "
+        "ids (never a transcript); default text",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in SUBCOMMAND_MODULES:
         try:
@@ -83,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else 2
-    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

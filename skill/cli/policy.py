@@ -1,22 +1,34 @@
-"""``askfirst policy check FILE``: validate a policy file before a server loads it."""
+"""``askfirst policy check FILE``, ``policy show HASH`` and ``policy diff A B``.
+
+``check`` validates a policy file before a server loads it; ``show`` prints a policy the store
+kept (the canonical text of the first decision made under it); ``diff`` compares two policies
+given as files or as hashes of kept policies.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from askfirst.policy.config import load_policy
+from askfirst.policy.config import Policy, dump_policy, load_policy, policy_from_canonical
+from askfirst.policy.diff import diff_policies
 from askfirst.policy.errors import PolicyError
+from askfirst.store.base import open_store
+from askfirst.store.errors import StoreError
+from askfirst.store.interface import Store
+
+DEFAULT_STORE_URL = "sqlite:///askfirst.db"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``policy check`` to the ``askfirst`` command line."""
+    """Add ``policy check|show|diff`` to the ``askfirst`` command line."""
     parser = subparsers.add_parser(
         "policy",
-        help="check a policy file (catalog, caps, locales)",
-        description="Work with policy files.",
+        help="check, show or compare policies (catalog, caps, locales)",
+        description="Work with policy files and the policies decisions were made under.",
     )
     commands = parser.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
     check = commands.add_parser(
@@ -30,6 +42,39 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     check.add_argument("file", type=Path, help="the policy TOML file")
     check.set_defaults(func=run_check)
+    show = commands.add_parser(
+        "show",
+        help="print a policy decisions were made under, by its hash",
+        description="Print the policy the store kept under HASH (as TOML, or --json: the "
+        "canonical text whose SHA-256 is the hash), with its first and last decision.",
+        epilog="exit status: 0 shown, 1 no such policy kept, 2 bad hash or unusable store",
+    )
+    show.add_argument("hash", metavar="HASH", help="the full hash (or a unique 12+ digit prefix)")
+    show.add_argument("--json", action="store_true", help="the canonical JSON text only")
+    _store_option(show)
+    show.set_defaults(func=run_show)
+    diff = commands.add_parser(
+        "diff",
+        help="what changed between two policies (files or hashes)",
+        description="List every change from A to B: catalog entries, synonyms, pitches, "
+        "disclosures, caps, locales, obligations. A and B are policy files or hashes of "
+        "policies the store kept.",
+        epilog="exit status: 0 the same, 1 they differ, 2 unreadable file, unknown hash or "
+        "unusable store",
+    )
+    diff.add_argument("a", metavar="A", help="a policy file or a kept policy's hash")
+    diff.add_argument("b", metavar="B", help="a policy file or a kept policy's hash")
+    _store_option(diff)
+    diff.set_defaults(func=run_diff)
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("ASKFIRST_STORE_URL", DEFAULT_STORE_URL),
+        metavar="URL",
+        help=f"the store (default: ASKFIRST_STORE_URL, else {DEFAULT_STORE_URL})",
+    )
 
 
 def run_check(
@@ -43,7 +88,7 @@ def run_check(
     except PolicyError as exc:
         err.write(f"askfirst policy check: {exc}\n")
         return 2
-    out.write(f"{args.file}: valid policy {policy.hash[:12]}\n")
+    out.write(f"{args.file}: valid policy {policy.hash}\n")
     out.write(f"  locales: {', '.join(policy.locales)}\n")
     out.write(
         f"  caps: {policy.caps.per_session} per session, "
@@ -53,3 +98,83 @@ def run_check(
     for entry in policy.catalog:
         out.write(f"    {entry.id:<24} {entry.kind.value:<17} {entry.title}\n")
     return 0
+
+
+def run_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print a kept policy (0), or say it is not kept (1) or what is unusable (2)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        with _Stores(args.store) as stores:
+            kept = stores.get().policy_text(args.hash)
+            if kept is None:
+                err.write(
+                    f"askfirst policy show: expected the hash of a policy a decision was made "
+                    f"under, got {args.hash!r} (known: {', '.join(stores.get().policy_hashes())})\n"
+                )
+                return 1
+            policy = policy_from_canonical(kept.text, source=f"policy {kept.hash}")
+    except (StoreError, PolicyError) as exc:
+        err.write(f"askfirst policy show: {exc}\n")
+        return 2
+    if args.json:
+        out.write(kept.text + "\n")
+        return 0
+    out.write(f"# policy {kept.hash}\n")
+    out.write(f"# first decision {kept.first_decision_id} at {kept.first_at}\n")
+    out.write(f"# {kept.decisions} decisions, the last at {kept.last_at}\n")
+    out.write(dump_policy(policy))
+    return 0
+
+
+def run_diff(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print every change from A to B; 0 the same, 1 different, 2 unusable input."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        with _Stores(args.store) as stores:
+            a = _resolve(args.a, stores)
+            b = _resolve(args.b, stores)
+    except (StoreError, PolicyError) as exc:
+        err.write(f"askfirst policy diff: {exc}\n")
+        return 2
+    out.write(f"--- {args.a} {a.hash}\n+++ {args.b} {b.hash}\n")
+    changes = diff_policies(a, b)
+    for change in changes:
+        out.write(change.line() + "\n")
+    if not changes:
+        out.write("no changes\n")
+    return 1 if changes else 0
+
+
+def _resolve(name: str, stores: _Stores) -> Policy:
+    """A policy file when ``name`` is one, else the kept policy with that hash."""
+    if Path(name).is_file():
+        return load_policy(Path(name))
+    kept = stores.get().policy_text(name)
+    if kept is None:
+        raise PolicyError(
+            f"expected a policy file or the hash of a kept policy, got {name!r} (no such file; "
+            f"kept: {', '.join(stores.get().policy_hashes()) or 'none'})"
+        )
+    return policy_from_canonical(kept.text, source=f"policy {kept.hash}")
+
+
+class _Stores:
+    """Opens the store only when a hash needs it; closes it on leaving."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._store: Store | None = None
+
+    def get(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self._url)
+        return self._store
+
+    def __enter__(self) -> _Stores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._store is not None:
+            self._store.close()

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         settings_file=args.settings,
         log_level=str(getattr(args, "log_level", "WARNING")).lower(),
+        log_format="json" if getattr(args, "log_format", "text") == "json" else "text",
     )
     try:
         if args.dev:

@@ -14,9 +14,10 @@ from askfirst.core.errors import CoreError
 from askfirst.policy.errors import PolicyError
 from askfirst.skill.settings import load_settings
 from askfirst.skill.simulator.runner import Backend, Report, simulate
-from askfirst.skill.simulator.scenario import load_scenario, schema
+from askfirst.skill.simulator.scenario import ScenarioError, load_scenario, parse_start, schema
 from askfirst.skill.simulator.timeline import Style, json_lines, summary, timeline
 from askfirst.store.errors import StoreError
+from askfirst.store.keys import new_audit_key, read_audit_key
 from askfirst.turn.errors import TurnError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--store", metavar="URL", help="store URL (default: a fresh SQLite file per run)"
     )
     parser.add_argument("--policy", type=Path, help="policy file (overrides the scenario's)")
+    parser.add_argument(
+        "--start",
+        metavar="DATE",
+        help="when 'at: 0' is: YYYY-MM-DD (midnight UTC) or an ISO time with its offset "
+        "(overrides the scenario's 'start'; default 01:00 UTC today). In-process only: a "
+        "server over --url runs on its own clock",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        metavar="DIR",
+        help="add keyed audit checkpoints to DIR (every --checkpoint-every records and at the "
+        "end of the run); use with --store to keep the log. Needs --key-file",
+    )
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        metavar="FILE",
+        help="the audit key (made with 'askfirst audit new-key FILE'; created here when it does "
+        "not exist yet); every record gets its MAC",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="records between checkpoints (default 1000)",
+    )
     parser.add_argument("--settings", type=Path, help="settings TOML file")
     parser.add_argument("--verbose", "-v", action="store_true", help="show every rule's verdict")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
@@ -111,7 +140,29 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     return 0 if report.ok else 1
 
 
+def _audit_key(path: Path | None, *, needed: bool) -> bytes | None:
+    """The audit key of ``--key-file`` (created when missing: a rehearsal's own key); with
+    --checkpoints and no --key-file, a ScenarioError."""
+    if path is None:
+        if needed:
+            raise ScenarioError(
+                "--checkpoints: expected --key-file FILE (checkpoints are keyed), got none"
+            )
+        return None
+    if not path.exists():
+        new_audit_key(path)
+    return read_audit_key(path)
+
+
 def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
+    start = None if args.start is None else parse_start(args.start)
+    if args.url and (start is not None or args.checkpoints is not None):
+        raise ScenarioError(
+            "--start and --checkpoints: expected an in-process run, got --url (a server runs "
+            "on its own clock and writes its own checkpoints)"
+        )
+    if args.checkpoint_every < 1:
+        raise ScenarioError(f"--checkpoint-every: expected N >= 1, got {args.checkpoint_every!r}")
     loaded = load_scenario(args.file, jsonl=True if args.jsonl else None)
     settings = load_settings(args.settings)
     backend: Backend
@@ -119,10 +170,19 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
         from askfirst.skill.simulator.remote import OverHttp
 
         backend = OverHttp.for_scenario(loaded, args.url, args.token)
+        start = datetime.now(UTC).replace(microsecond=0)
     else:
         from askfirst.skill.simulator.inprocess import InProcess
 
-        backend = InProcess.create(loaded, settings, store_url=args.store, policy_path=args.policy)
+        backend = InProcess.create(
+            loaded,
+            settings,
+            store_url=args.store,
+            policy_path=args.policy,
+            checkpoint_dir=args.checkpoints,
+            checkpoint_every=args.checkpoint_every,
+            audit_key=_audit_key(args.key_file, needed=args.checkpoints is not None),
+        )
     total = len(loaded.scenario.events)
     bar = None
     if total >= PROGRESS_MIN_EVENTS and err.isatty():
@@ -133,7 +193,7 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
         return simulate(
             loaded,
             backend,
-            start=datetime.now(UTC).replace(microsecond=0) if args.url else None,
+            start=start,
             broadcast_window_seconds=settings.broadcast_window_seconds,
             progress=None if bar is None else bar.update,
         )

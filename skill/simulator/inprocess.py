@@ -47,11 +47,13 @@ class InProcess(Backend):
         *,
         owns_transcribers: bool = True,
         temp: tempfile.TemporaryDirectory[str] | None = None,
+        checkpoint_dir: Path | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.clock = clock
         self._owns_transcribers = owns_transcribers
         self._temp = temp
+        self._checkpoint_dir = checkpoint_dir
         self._ids = 0
 
     @classmethod
@@ -63,8 +65,14 @@ class InProcess(Backend):
         transcribers: TranscriberSet | None = None,
         store_url: str | None = None,
         policy_path: Path | None = None,
+        checkpoint_dir: Path | None = None,
+        checkpoint_every: int = 1000,
+        audit_key: bytes | None = None,
     ) -> InProcess:
-        """A pipeline for ``loaded``: its policy, a temporary SQLite store, the models it needs."""
+        """A pipeline for ``loaded``: its policy, a temporary SQLite store (or ``store_url``),
+        the models it needs; with ``checkpoint_dir`` (and the ``audit_key`` it needs) the store
+        adds keyed audit checkpoints every ``checkpoint_every`` records of a shard and once
+        more when the run closes."""
         scenario = loaded.scenario
         if policy_path is None and scenario.policy is not None:
             policy_path = loaded.resolve(scenario.policy)
@@ -77,7 +85,13 @@ class InProcess(Backend):
             temp = tempfile.TemporaryDirectory(prefix="askfirst-sim-", dir=_scratch_dir())
             store_url = f"sqlite:///{Path(temp.name) / 'simulation.db'}"
         try:
-            store = open_store(store_url, retention=timedelta(days=settings.retention_days))
+            store = open_store(
+                store_url,
+                retention=timedelta(days=settings.retention_days),
+                checkpoint_dir=checkpoint_dir,
+                checkpoint_every=checkpoint_every,
+                audit_key=audit_key,
+            )
         except BaseException:
             if temp is not None:
                 temp.cleanup()
@@ -93,7 +107,13 @@ class InProcess(Backend):
             clock=clock,
             sleep=lambda _seconds: None,
         )
-        return cls(pipeline, clock, owns_transcribers=owns_transcribers, temp=temp)
+        return cls(
+            pipeline,
+            clock,
+            owns_transcribers=owns_transcribers,
+            temp=temp,
+            checkpoint_dir=checkpoint_dir,
+        )
 
     def set_clock(self, now: datetime) -> None:
         self.clock.now = now
@@ -152,6 +172,7 @@ class InProcess(Backend):
                 topic=event.slots.get(PRODUCT_SLOT),
                 command=command,
                 request=RequestFacts(limit_ad_tracking=lat),
+                slots=dict(event.slots),
             )
         ).to_json()
 
@@ -187,6 +208,13 @@ class InProcess(Backend):
         self.pipeline.store.set_child_profile(user_id, True)
 
     def close(self) -> None:
+        try:
+            if self._checkpoint_dir is not None:
+                self.pipeline.store.audit_checkpoint(self._checkpoint_dir)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
         if self._owns_transcribers:
             self.pipeline.close()
         else:  # shared models (tests, a long-lived process) outlive one run

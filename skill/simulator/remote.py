@@ -143,7 +143,7 @@ class OverHttp(Backend):
         self._post(
             "/v1/assistant-asked",
             device_id,
-            json={"device": device_id, "prompt_ended_at": prompt_ended_at.isoformat()},
+            json={"prompt_ended_at": prompt_ended_at.isoformat()},
         )
 
     def declined(

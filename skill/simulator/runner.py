@@ -155,11 +155,12 @@ def simulate(
 ) -> Report:
     """Play every event of ``loaded`` through ``backend``; never stops at a failed expectation.
 
-    ``start`` is the time of ``at: 0`` (default :func:`default_start`; a server over HTTP gets
-    the real current time, so its own clock agrees).
+    ``start`` is the time of ``at: 0`` (default: the scenario's ``start``, else
+    :func:`default_start`; a server over HTTP gets the real current time, so its own clock
+    agrees).
     """
     scenario = loaded.scenario
-    t0 = start or default_start(datetime.now(UTC))
+    t0 = start or scenario.start_time or default_start(datetime.now(UTC))
     for name, profile in scenario.users.items():
         if profile.child_profile:
             backend.set_child_profile(name)

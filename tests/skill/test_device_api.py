@@ -83,7 +83,7 @@ def test_limit_ad_tracking_denies(client: FlaskClient) -> None:
 def test_assistant_asked_opens_a_follow_up_window(client: FlaskClient) -> None:
     asked = client.post(
         "/v1/assistant-asked",
-        json={"device": DEVICE_ID, "prompt_ended_at": START.isoformat()},
+        json={"prompt_ended_at": START.isoformat()},
         headers=auth(),
     )
     assert asked.status_code == 200
@@ -154,7 +154,7 @@ def test_token_names_the_device() -> None:
     [
         ({"capture": capture()}, 422, "missing_field", "text"),
         ({"text": "hi"}, 422, "missing_field", "capture"),
-        ({"text": 5, "capture": capture()}, 422, "invalid_field", "text: expected a string, got 5"),
+        ({"text": 5, "capture": capture()}, 422, "invalid_field", "text: expected a string"),
         ({"text": "hi", "capture": "now"}, 422, "invalid_field", "capture: expected an object"),
         (
             {"text": "hi", "capture": {**capture(), "trigger": "clap"}},
@@ -163,10 +163,10 @@ def test_token_names_the_device() -> None:
             "capture.trigger",
         ),
         (
-            {"text": "hi", "capture": {"trigger": "none", "start": START.isoformat()}},
+            {"text": "hi", "capture": {"start": START.isoformat()}},
             422,
             "missing_field",
-            "capture.end",
+            "capture.trigger",
         ),
         (
             {"text": "hi", "capture": {**capture(), "start": "2024-05-01T12:00:00"}},

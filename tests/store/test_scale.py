@@ -47,7 +47,7 @@ def test_an_old_store_is_migrated_keeping_its_chain(store_url: str) -> None:
     try:
         assert "decisions_utterance" in indexes(store)
         with store._engine.connect() as conn:
-            assert conn.execute(select(schema_version.c.version)).scalar_one() == 3
+            assert conn.execute(select(schema_version.c.version)).scalar_one() == 4
             kept = conn.execute(
                 select(audit_log.c.shard, audit_log.c.seq).order_by(audit_log.c.seq)
             ).all()

@@ -21,7 +21,7 @@ from wyoming.wake import Detection
 from askfirst.policy.config import load_policy
 from askfirst.skill.api.app import create_app
 from askfirst.skill.settings import Settings
-from askfirst.speech.audio import read_wav
+from askfirst.speech.audio import Audio, read_wav
 from askfirst.store.base import open_store
 from askfirst.turn.pipeline import Pipeline
 from askfirst.turn.transcribers import TranscriberSet
@@ -216,3 +216,54 @@ def test_disconnecting_mid_utterance_frees_the_recogniser(ko_server: Running) ->
         exchange(ko_server, utterance_events(DATA / "plain_shoes.wav"), until=STREAM_END)
     )
     assert of_type(received, "transcript")
+
+
+def test_a_peer_silent_in_the_middle_of_an_utterance_is_closed(
+    ko_server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from askfirst.skill.wyoming import handler
+
+    monkeypatch.setattr(handler, "UTTERANCE_IDLE_SECONDS", 0.5)
+    start, chunks = wav_chunks(DATA / "wake_coffee.wav")
+    events = [start.event(), *(c.event() for c in chunks[:10])]
+    received = asyncio.run(exchange(ko_server, events))  # reads until the server closes
+    assert received[-1].type == "error", received
+    assert received[-1].data["code"] == "utterance-timeout"
+
+
+class RecordingOpening:
+    """An opening listener (the broadcast matcher's hook) that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[str, datetime, float]] = []
+
+    def opening(self, *, device_id: str, at: datetime, audio: Audio) -> None:
+        self.given.append((device_id, at, audio.duration))
+
+
+def test_the_opening_seconds_are_handed_over_before_the_audio_ends(ko_server: Running) -> None:
+    listener = RecordingOpening()
+    ko_server.service.opening = listener
+
+    async def run() -> list[tuple[str, datetime, float]]:
+        start, chunks = wav_chunks(DATA / "wake_coffee.wav")
+        async with AsyncTcpClient(ko_server.host, ko_server.port) as client:
+            await client.write_event(start.event())
+            for chunk in chunks[:125]:  # 2.5 s
+                await client.write_event(chunk.event())
+            await client.write_event(Event(type="ping"))
+            while (event := await asyncio.wait_for(client.read_event(), 30)) is not None:
+                if event.type == "pong":
+                    break
+            before_stop = list(listener.given)
+            await client.write_event(AudioStop().event())
+            while (event := await asyncio.wait_for(client.read_event(), 30)) is not None:
+                if event.type == "transcript":
+                    break
+        return before_stop
+
+    before_stop = asyncio.run(run())
+    assert len(before_stop) == 1 and len(listener.given) == 1
+    device, at, seconds = before_stop[0]
+    assert device == "living-room" and seconds == pytest.approx(2.0)
+    assert abs((datetime.now(UTC) - at).total_seconds()) < 60

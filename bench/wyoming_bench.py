@@ -1,0 +1,286 @@
+"""Wyoming benchmark: ``askfirst wyoming`` against the device API on the same WAVs, one run.
+
+    .venv/bin/python bench/wyoming_bench.py [--model DIR] [--rounds N] [--pace X] [--turns N]
+
+Prints a table:
+
+* end of audio (``audio-stop``) to ``transcript`` with a warm pool, the audio streamed in 20 ms
+  chunks at ``--pace`` times real time (target p50 <= 100 ms, p99 <= 250 ms), against the
+  device API's time for the same WAV uploaded whole (its figure for "audio in, transcript out");
+* one stream vs four concurrent streams, unpaced, in audio seconds per second (target >= 1.8x);
+* a conversation turn (``transcript`` -> ``handled``, decided and recorded on SQLite, a new
+  connection each, as Home Assistant does) against the device API's text turn (target p99
+  <= 25 ms). The broadcast hold (a deliberate wait for other devices, 0.5 s by default) is
+  set to 0 here: it is a policy choice, not processing time.
+
+The service runs in-process on its own event loop thread and is driven with the ``wyoming``
+library's ``AsyncTcpClient``; the device API runs through Flask's test client on the same
+pipeline and models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+
+from askfirst.policy.config import load_policy
+from askfirst.skill.api.app import create_app
+from askfirst.skill.settings import WyomingListener, load_settings
+from askfirst.skill.wyoming.server import start
+from askfirst.skill.wyoming.service import Service
+from askfirst.speech.models import find_model
+from askfirst.speech.vosk_engine import VoskTranscriber
+from askfirst.store.base import open_store
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.transcribers import TranscriberSet
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "ko"
+CLIPS = (
+    *("wake_coffee", "wake_headphones", "wake_weather", "wake_music", "plain_coffee"),
+    *("plain_dinner", "plain_shoes", "plain_weather", "mid_wake"),
+)
+CHUNK_MS = 20
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def pcm_of(name: str) -> bytes:
+    with wave.open(str(DATA / f"{name}.wav"), "rb") as wav:
+        return wav.readframes(wav.getnframes())
+
+
+async def stream(port: int, pcm: bytes, *, pace: float | None) -> tuple[float, str]:
+    """One utterance in 20 ms chunks (paced at ``pace`` x real time, or as fast as possible);
+    returns (seconds from audio-stop to transcript, its text)."""
+    step = 16000 * CHUNK_MS // 1000 * 2
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        await client.write_event(Transcribe(language="ko").event())
+        await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+        began = time.perf_counter()
+        for n, i in enumerate(range(0, len(pcm), step)):
+            chunk = AudioChunk(rate=16000, width=2, channels=1, audio=pcm[i : i + step])
+            await client.write_event(chunk.event())
+            if pace:
+                due = began + (n + 1) * CHUNK_MS / 1000 / pace
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        stopped = time.perf_counter()
+        await client.write_event(AudioStop().event())
+        while (event := await client.read_event()) is not None:
+            if event.type == "transcript":
+                return time.perf_counter() - stopped, str(event.data["text"])
+            if event.type == "error":
+                raise RuntimeError(event.data)
+    raise RuntimeError("no transcript")
+
+
+async def converse(port: int, text: str, n: int) -> float:
+    sent = Transcript(text=text, language="en", context={"conversation_id": f"bench-{n}"})
+    began = time.perf_counter()
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        await client.write_event(sent.event())
+        answer = await client.read_event()
+    if answer is None or answer.type != "handled":
+        raise RuntimeError(answer)
+    return time.perf_counter() - began
+
+
+def device_api(client: Any, name: str | None, text: str | None = None) -> float:
+    start = datetime.now(UTC)
+    capture = {
+        "trigger": "push_to_talk",
+        "start": start.isoformat(),
+        "end": (start + timedelta(seconds=3)).isoformat(),
+    }
+    began = time.perf_counter()
+    if name is not None:
+        response = client.post(
+            "/v1/utterances",
+            data={
+                "audio": (io.BytesIO((DATA / f"{name}.wav").read_bytes()), f"{name}.wav"),
+                "capture": json.dumps(capture),
+                "locale": "ko-KR",
+            },
+            headers={"Authorization": "Bearer tok"},
+            content_type="multipart/form-data",
+        )
+    else:
+        response = client.post(
+            "/v1/utterances",
+            json={"text": text, "capture": capture, "locale": "en-US"},
+            headers={"Authorization": "Bearer tok"},
+        )
+    elapsed = time.perf_counter() - began
+    if response.status_code != 200:
+        raise RuntimeError(response.get_data(as_text=True))
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None, help="model dir (default: Korean)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--pace", type=float, default=1.0, help="x real time (default 1.0)")
+    parser.add_argument("--turns", type=int, default=200)
+    args = parser.parse_args()
+    model_dir = args.model or find_model("ko")
+    folder = Path(tempfile.mkdtemp(prefix="wyoming-bench-"))
+    settings = load_settings(
+        None,
+        store_url=f"sqlite:///{folder / 'bench.db'}",
+        broadcast_hold_seconds=0.0,
+        device_tokens={"tok": "kitchen"},
+        default_locale="ko-KR",
+        vosk_model=None,
+        vosk_models={},
+    )
+    engine = VoskTranscriber(model_dir, pool_size=4)
+    pipeline = Pipeline(
+        policy=load_policy(settings.policy_path),
+        store=open_store(settings.store_url),
+        transcribers=TranscriberSet({"ko-KR": engine}),
+        config=settings.turn_config(),
+    )
+    service = Service(
+        pipeline=pipeline, settings=settings, listener=WyomingListener(device_id="bench")
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(start(service, "tcp://127.0.0.1:0"), loop).result()
+    port = server.sockets[0].getsockname()[1]
+    api = create_app(settings, pipeline=pipeline).test_client()
+    clips = {name: pcm_of(name) for name in CLIPS}
+    seconds = sum(len(p) / 32000 for p in clips.values())
+    rows: list[tuple[str, str, str]] = []
+
+    # Warm-up: every recognizer of the pool sees the clips (a first pass is several times slower).
+    async def warm() -> None:
+        for _ in range(2):
+            await asyncio.gather(
+                *(stream(port, b"".join(clips.values()), pace=None) for _ in range(4))
+            )
+
+    asyncio.run(warm())
+    for name in CLIPS:
+        device_api(api, name)
+
+    # 1. audio-stop -> transcript (paced) vs the device API's whole-WAV request.
+    after_stop: list[float] = []
+    whole: list[float] = []
+    for _ in range(args.rounds):
+        for name, pcm in clips.items():
+            latency, _ = asyncio.run(stream(port, pcm, pace=args.pace))
+            after_stop.append(1000 * latency)
+            whole.append(1000 * device_api(api, name))
+    p50, p99 = statistics.median(after_stop), percentile(after_stop, 0.99)
+    api50, api99 = statistics.median(whole), percentile(whole, 0.99)
+    n = len(after_stop)
+    rows.append(("device API, WAV upload -> transcript p50", f"{api50:.0f} ms", "baseline"))
+    rows.append(("device API, WAV upload -> transcript p99", f"{api99:.0f} ms", f"n={n}"))
+    rows.append(
+        (
+            "wyoming audio-stop -> transcript p50",
+            f"{p50:.0f} ms",
+            f"target <= 100 ms; {p50 / api50:.2f}x the device API",
+        )
+    )
+    rows.append(
+        (
+            "wyoming audio-stop -> transcript p99",
+            f"{p99:.0f} ms",
+            f"target <= 250 ms; {p99 / api99:.2f}x the device API (pace {args.pace:g}x, n={n})",
+        )
+    )
+
+    # 2. Throughput: one unpaced stream of every clip vs four at once.
+    async def streams(count: int) -> float:
+        async def one() -> None:
+            for pcm in clips.values():
+                await stream(port, pcm, pace=None)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return time.perf_counter() - began
+
+    single = [asyncio.run(streams(1)) for _ in range(args.rounds)]
+    four = [asyncio.run(streams(4)) for _ in range(args.rounds)]
+    speedup = 4 * min(single) / min(four)
+    rows.append(("1 stream throughput", f"{seconds / min(single):.1f} audio-s/s", "baseline"))
+    rows.append(
+        (
+            "4 concurrent streams",
+            f"{4 * seconds / min(four):.1f} audio-s/s",
+            f"{speedup:.2f}x (>= 1.8x, {os.cpu_count()} cores)",
+        )
+    )
+
+    # 3. Conversation turns, decided and recorded, vs the device API's text turn.
+    question = "Any deals on coffee?"
+    for i in range(20):
+        asyncio.run(converse(port, question, -i))
+        device_api(api, None, question)
+    handle: list[float] = []
+    text_api: list[float] = []
+
+    async def turns() -> None:
+        for i in range(args.turns):
+            handle.append(1000 * await converse(port, question, i))
+
+    asyncio.run(turns())
+    for _ in range(args.turns):
+        text_api.append(1000 * device_api(api, None, question))
+    rows.append(
+        (
+            "device API text turn p50 / p99",
+            f"{statistics.median(text_api):.1f} / {percentile(text_api, 0.99):.1f} ms",
+            "baseline",
+        )
+    )
+    rows.append(
+        (
+            "wyoming handle round trip p50 / p99",
+            f"{statistics.median(handle):.1f} / {percentile(handle, 0.99):.1f} ms",
+            f"target p99 <= 25 ms (n={len(handle)})",
+        )
+    )
+
+    asyncio.run_coroutine_threadsafe(_close(server), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+    pipeline.close()
+    width = max(len(r[0]) for r in rows)
+    print(
+        f"wyoming benchmark: {model_dir} | {len(clips)} clips, {seconds:.1f} s audio,"
+        f" {args.rounds} rounds, load {os.getloadavg()[0]:.1f}"
+    )
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value:>22}  {note}")
+    return 0
+
+
+async def _close(server: asyncio.Server) -> None:
+    server.close()
+    await server.wait_closed()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

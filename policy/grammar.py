@@ -1,0 +1,392 @@
+"""The question grammar: per-locale hassil YAML with a ``product`` list made from the catalog.
+
+The grammar is written in hassil's template language (``policy/grammars/<locale>.yaml``):
+expansion rules (``<deal_word>``), slot lists (``{product}``, generated here from the catalog:
+title, category and synonyms, each to its catalog id), wildcards (``{use}``, ``{rest}``) and one
+intent per question kind (``Ask*``, ``metadata.kind``) or task command (``Task*``,
+``metadata.task``). hassil parses it; this module compiles hassil's parse into one regular
+expression per locale over the shared normaliser's output (``askfirst.core.text``), because
+hassil's own recogniser takes milliseconds per sentence on a grammar this size and a turn has
+microseconds. ``tests/policy/test_grammar.py`` checks the two agree, and that every sentence
+hassil's sampler generates comes back as its own intent.
+
+Intents are tried in file order and the first template that matches a whole clause wins, so the
+task commands, listed first, take "add coffee to my shopping list" before any question could.
+Korean is matched with the spaces removed (speech transcripts space Korean freely).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+from hassil import Intents
+from hassil.expression import (
+    Alternative,
+    Expression,
+    ListReference,
+    RuleReference,
+    TextChunk,
+)
+from hassil.expression import Sequence as HassilSequence
+from hassil.intents import TextSlotList, WildcardSlotList
+from hassil.sample import sample_expression
+
+from askfirst.core.text import normalise
+from askfirst.policy.errors import PolicyConfigError
+from askfirst.policy.locale import resolve_locale
+from askfirst.policy.values import CatalogEntry, QuestionKind
+
+__all__ = [
+    "PRODUCT",
+    "Grammar",
+    "GrammarMatch",
+    "Template",
+    "grammar_for",
+    "grammar_source",
+    "product_values",
+]
+
+PRODUCT = "product"
+"""The slot list generated from the catalog."""
+_MAX_DEPTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """One sentence template of the grammar, with the intent it belongs to."""
+
+    intent: str
+    """The grammar intent ("AskDeal", "TaskShoppingList")."""
+    text: str
+    """The template as written in the YAML file; shown in every detection."""
+    kind: QuestionKind | None
+    """The question kind of an ``Ask*`` intent; None for a task command."""
+    task: str | None
+    """The task command of a ``Task*`` intent ("shopping_list"); None for a question."""
+    slots: tuple[str, ...]
+    """The slot names of the template's capture groups, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarMatch:
+    """A clause matched by one template, with the words each slot took."""
+
+    template: Template
+    slots: tuple[tuple[str, str], ...]
+    """(slot name, the words it matched), in template order."""
+
+    def slot(self, name: str) -> str | None:
+        """The words the first slot called ``name`` matched, if any."""
+        return next((words for slot, words in self.slots if slot == name), None)
+
+
+class _Groups:
+    """Numbers the capture groups of the combined regular expression as it is written."""
+
+    def __init__(self) -> None:
+        self.last = 0
+        self.slots: list[int] = []
+
+    def open(self) -> int:
+        """A template's own group; its slot groups follow."""
+        self.last += 1
+        self.slots = []
+        return self.last
+
+    def capture(self) -> None:
+        self.last += 1
+        self.slots.append(self.last)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    regex: re.Pattern[str]
+    templates: tuple[tuple[int, Template, tuple[int, ...]], ...]
+    """(template group index, template, slot group indexes)."""
+    by_group: dict[int, tuple[Template, tuple[int, ...]]]
+
+    def match(self, text: str) -> GrammarMatch | None:
+        found = self.regex.fullmatch(text)
+        if found is None or found.lastindex is None:
+            return None
+        template, groups = self.by_group[found.lastindex]
+        slots = tuple(
+            (name, found.group(index))
+            for name, index in zip(template.slots, groups, strict=True)
+            if found.group(index) is not None
+        )
+        return GrammarMatch(template, slots)
+
+
+class Grammar:
+    """One locale's grammar for one catalog: hassil's intents and their compiled matcher."""
+
+    def __init__(self, locale: str, intents: Intents, products: dict[str, tuple[str, ...]]):
+        self.locale = locale
+        self.intents = intents
+        self.spaceless = locale.startswith("ko")
+        """Korean is matched with every space removed."""
+        self.products = products
+        """The product phrases (normalised, spaces removed) and the catalog ids each names."""
+        self.skip_words = tuple(
+            sorted({normalise(w, language=locale) for w in intents.skip_words}, key=len)[::-1]
+        )
+        self.templates = tuple(self._templates())
+        self._exact = self._compile(loose=False)
+        self._loose = self._compile(loose=True)
+
+    def _templates(self) -> Iterator[tuple[Template, Any]]:
+        for name, intent in self.intents.intents.items():
+            for data in intent.data:
+                meta = data.metadata or {}
+                kind = QuestionKind(meta["kind"]) if "kind" in meta else None
+                task = meta.get("task")
+                if (kind is None) == (task is None):
+                    raise PolicyConfigError(
+                        f"policy/grammars/{self.locale}.yaml",
+                        f"intents.{name}",
+                        f"expected metadata with one of 'kind' or 'task', got {meta!r}",
+                    )
+                parsed = {sentence.text: sentence for sentence in data.sentences}
+                for text in data.sentence_texts:  # file order (hassil sorts its own list)
+                    sentence = parsed[text]
+                    slots = tuple(
+                        ref.slot_name
+                        for ref in _list_refs(sentence.expression, self.intents.expansion_rules)
+                    )
+                    yield Template(name, text, kind, task, slots), sentence.expression
+
+    def _compile(self, *, loose: bool) -> _Compiled:
+        """One alternation of every template; ``loose``: the product list is a wildcard, and
+        only question templates take part (what finds "a question about something we do not
+        sell")."""
+        parts: list[str] = []
+        entries: list[tuple[int, Template, tuple[int, ...]]] = []
+        groups = _Groups()
+        for template, expression in self.templates:
+            if loose and (template.kind is None or PRODUCT not in template.slots):
+                continue
+            own = groups.open()
+            pieces: list[str] = []
+            self._emit(expression, pieces, groups, loose=loose, depth=0)
+            parts.append(f"({''.join(pieces)})")
+            entries.append((own, template, tuple(groups.slots)))
+        regex = re.compile("|".join(parts) or "(?!)")
+        return _Compiled(regex, tuple(entries), {own: (t, g) for own, t, g in entries})
+
+    def _sep(self) -> str:
+        return "" if self.spaceless else r"\b ?"
+
+    def _words(self, text: str) -> str:
+        joined = normalise(text, language=self.locale)
+        if self.spaceless:
+            return re.escape(joined.replace(" ", ""))
+        return re.escape(joined).replace(r"\ ", " ")
+
+    def _emit(
+        self, exp: Expression, out: list[str], groups: _Groups, *, loose: bool, depth: int
+    ) -> None:
+        if depth > _MAX_DEPTH:
+            raise PolicyConfigError(
+                f"policy/grammars/{self.locale}.yaml", None, "expected no recursive rules"
+            )
+        if isinstance(exp, TextChunk):
+            text = exp.original_text
+            if not text:
+                return
+            if text[:1].isspace():
+                out.append(self._sep())
+            if text.strip():
+                out.append(self._words(text))
+            if text[-1:].isspace() and text.strip():
+                out.append(self._sep())
+        elif isinstance(exp, HassilSequence):
+            for item in exp.items:
+                self._emit(item, out, groups, loose=loose, depth=depth + 1)
+        elif isinstance(exp, Alternative):
+            options = []
+            for item in exp.items:
+                sub: list[str] = []
+                self._emit(item, sub, groups, loose=loose, depth=depth + 1)
+                options.append("".join(sub))
+            if exp.is_optional and "" not in options:
+                options.append("")
+            out.append(f"(?:{'|'.join(options)})")
+        elif isinstance(exp, RuleReference):
+            rule = self.intents.expansion_rules[exp.rule_name]
+            self._emit(rule.expression, out, groups, loose=loose, depth=depth + 1)
+        elif isinstance(exp, ListReference):
+            groups.capture()
+            slot_list = self.intents.slot_lists.get(exp.list_name)
+            if isinstance(slot_list, WildcardSlotList) or (loose and exp.list_name == PRODUCT):
+                out.append(r"(\w.*?)" if not self.spaceless else "(.+?)")
+            elif exp.list_name == PRODUCT:
+                out.append(f"({self._product_regex})")
+            elif isinstance(slot_list, TextSlotList):
+                out.append(f"({self._list_regex(slot_list)})")
+            else:
+                raise PolicyConfigError(
+                    f"policy/grammars/{self.locale}.yaml",
+                    f"lists.{exp.list_name}",
+                    f"expected a values or wildcard list, got {type(slot_list).__name__!r}",
+                )
+        else:
+            raise PolicyConfigError(
+                f"policy/grammars/{self.locale}.yaml",
+                None,
+                f"expected sequences, alternatives, rules and lists, got {exp!r}",
+            )
+
+    @functools.cached_property
+    def _product_regex(self) -> str:
+        phrases = sorted(self.products, key=lambda p: (-len(p), p))
+        if self.spaceless:
+            return "|".join(re.escape(p) for p in phrases) or "(?!)"
+        return "|".join(re.escape(self._spaced[p]).replace(r"\ ", " ") for p in phrases) or "(?!)"
+
+    @functools.cached_property
+    def _spaced(self) -> dict[str, str]:
+        return {key: text for key, text in self._product_texts}
+
+    @functools.cached_property
+    def _product_texts(self) -> tuple[tuple[str, str], ...]:
+        slot_list = self.intents.slot_lists.get(PRODUCT)
+        if not isinstance(slot_list, TextSlotList):
+            return ()
+        found: dict[str, str] = {}
+        for value in slot_list.values:
+            for text in sample_expression(value.text_in, {}, {}):
+                spaced = normalise(text, language=self.locale)
+                found.setdefault(spaced.replace(" ", ""), spaced)
+        return tuple(found.items())
+
+    def _list_regex(self, slot_list: TextSlotList) -> str:
+        texts = {
+            normalise(text, language=self.locale)
+            for value in slot_list.values
+            for text in sample_expression(value.text_in, {}, {})
+        }
+        if self.spaceless:
+            texts = {text.replace(" ", "") for text in texts}
+        ordered = sorted(texts, key=lambda t: (-len(t), t))
+        return "|".join(re.escape(t).replace(r"\ ", " ") for t in ordered) or "(?!)"
+
+    def prepare(self, clause: str) -> str:
+        """A normalised clause as the matcher reads it: skip words out, (Korean) spaces out."""
+        if self.skip_words:
+            words = clause.split()
+            kept = [w for w in words if w not in self.skip_words]
+            if len(kept) != len(words):
+                clause = " ".join(kept)
+            for phrase in self.skip_words:
+                if " " in phrase and phrase in clause:
+                    clause = " ".join(f" {clause} ".replace(f" {phrase} ", " ").split())
+        return clause.replace(" ", "") if self.spaceless else clause
+
+    def match(self, clause: str) -> GrammarMatch | None:
+        """The first template (file order) matching all of a normalised clause."""
+        return self._exact.match(self.prepare(clause))
+
+    def match_unknown_product(self, clause: str) -> GrammarMatch | None:
+        """The first question template matching the clause with any words as the product."""
+        return self._loose.match(self.prepare(clause))
+
+    def catalog_ids(self, product_words: str) -> tuple[str, ...]:
+        """The catalog ids the matched product words name."""
+        return self.products.get(product_words.replace(" ", ""), ())
+
+
+def _list_refs(exp: Expression, rules: dict[str, Any], depth: int = 0) -> Iterator[ListReference]:
+    """The list references of an expression, in the order the compiler numbers them."""
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(exp, ListReference):
+        yield exp
+    elif isinstance(exp, HassilSequence | Alternative):
+        for item in exp.items:
+            yield from _list_refs(item, rules, depth + 1)
+    elif isinstance(exp, RuleReference):
+        yield from _list_refs(rules[exp.rule_name].expression, rules, depth + 1)
+
+
+def _script_fits(locale: str, text: str) -> bool:
+    """Whether a catalog name belongs in ``locale``'s product list (Hangul names go to ko)."""
+    hangul = any("\uac00" <= ch <= "\ud7a3" for ch in text)
+    return hangul == locale.startswith("ko") or (locale.startswith("ko") and not hangul)
+
+
+def _inflections(locale: str, phrase: str) -> tuple[str, ...]:
+    """The phrase and its other number (en: "shoes" and "shoe", "coffee" and "coffees")."""
+    if not locale.startswith("en"):
+        return (phrase,)
+    head, _, last = phrase.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    if last.endswith("s") and not last.endswith("ss") and len(last) > 3:
+        return (phrase, prefix + last[:-1])
+    return (phrase, prefix + last + "s")
+
+
+def product_values(locale: str, catalog: Sequence[CatalogEntry]) -> list[dict[str, Any]]:
+    """The ``product`` slot list for ``catalog``: every title, category and synonym in the
+    locale's script, with its other number in English, each to its catalog id."""
+    values: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for entry in catalog:
+        for name in (entry.title, entry.category, *entry.synonyms):
+            if not _script_fits(locale, name):
+                continue
+            for phrase in _inflections(locale, normalise(name, language=locale)):
+                if phrase and phrase not in seen:
+                    seen.add(phrase)
+                    values.append({"in": phrase, "out": entry.id})
+    return values
+
+
+@functools.cache
+def grammar_source(locale: str) -> dict[str, Any]:
+    """The locale's grammar file as a dict (without the product list)."""
+    name = resolve_locale(locale)
+    path = f"policy/grammars/{name}.yaml"
+    text = resources.files("askfirst.policy.grammars").joinpath(f"{name}.yaml").read_text("utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyConfigError(path, None, f"expected YAML, got {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("intents"), dict):
+        raise PolicyConfigError(path, "intents", "expected a mapping of intents")
+    return data
+
+
+def build_intents(locale: str, catalog: Sequence[CatalogEntry]) -> Intents:
+    """hassil's intents for the locale's grammar with the catalog's product list."""
+    data = dict(grammar_source(locale))
+    lists = dict(data.get("lists") or {})
+    lists[PRODUCT] = {"values": product_values(resolve_locale(locale), catalog)}
+    data["lists"] = lists
+    return Intents.from_dict(data)
+
+
+@functools.lru_cache(maxsize=32)
+def grammar_for(locale: str, catalog: tuple[CatalogEntry, ...]) -> Grammar:
+    """The compiled grammar for ``locale`` and ``catalog`` (cached per catalog)."""
+    name = resolve_locale(locale)
+    products: dict[str, tuple[str, ...]] = {}
+    for value in product_values(name, catalog):
+        key = value["in"].replace(" ", "")
+        ids = products.get(key, ())
+        if value["out"] not in ids:
+            products[key] = (*ids, value["out"])
+    # a name two entries share names both; the other number of one entry's name too
+    for entry in catalog:
+        for name_text in (entry.title, entry.category, *entry.synonyms):
+            for phrase in _inflections(name, normalise(name_text, language=name)):
+                key = phrase.replace(" ", "")
+                if key in products and entry.id not in products[key]:
+                    products[key] = (*products[key], entry.id)
+    return Grammar(name, build_intents(name, catalog), products)
