@@ -15,6 +15,7 @@ from askfirst.policy.rules import RULES, Facts, Rule
 from askfirst.policy.values import (
     Decision,
     Evidence,
+    NoQuestion,
     Offer,
     Question,
     RequestFacts,
@@ -56,9 +57,13 @@ def decide(
     user: UserState,
     request: RequestFacts,
     policy: Policy,
+    no_question: NoQuestion | None = None,
 ) -> Decision:
-    """Apply every rule to one candidate offer and record the outcome with its reasons."""
-    facts = Facts(utterance, question, offer, tuple(evidence), user, request, policy)
+    """Apply every rule to one candidate offer and record the outcome with its reasons.
+
+    ``no_question`` is the detector's reason when there is no question; R2 names it.
+    """
+    facts = Facts(utterance, question, offer, tuple(evidence), user, request, policy, no_question)
     results = tuple([rule.check(facts) for rule in RULES])
     deciding = PERMIT
     changes: list[str] = []

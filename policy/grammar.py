@@ -18,6 +18,7 @@ Korean is matched with the spaces removed (speech transcripts space Korean freel
 from __future__ import annotations
 
 import functools
+import random
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -296,6 +297,31 @@ class Grammar:
     def match_unknown_product(self, clause: str) -> GrammarMatch | None:
         """The first question template matching the clause with any words as the product."""
         return self._loose.match(self.prepare(clause))
+
+    def sample(self, expression: Expression, rng: random.Random | None) -> str:
+        """One sentence ``expression`` can say, slots left as ``{name}``: with no ``rng`` the
+        plainest (optional parts left out, first alternatives), else a seeded random one."""
+        return " ".join(self._say(expression, rng, 0).split())
+
+    def _say(self, exp: Expression, rng: random.Random | None, depth: int) -> str:
+        if depth > _MAX_DEPTH:
+            return ""
+        if isinstance(exp, TextChunk):
+            return exp.original_text
+        if isinstance(exp, Alternative):
+            if rng is None:
+                return "" if exp.is_optional else self._say(exp.items[0], rng, depth + 1)
+            if exp.is_optional and rng.random() < 0.7:
+                return ""
+            return self._say(rng.choice(exp.items), rng, depth + 1)
+        if isinstance(exp, HassilSequence):
+            return "".join(self._say(item, rng, depth + 1) for item in exp.items)
+        if isinstance(exp, RuleReference):
+            rule = self.intents.expansion_rules[exp.rule_name]
+            return self._say(rule.expression, rng, depth + 1)
+        if isinstance(exp, ListReference):
+            return "{" + exp.slot_name + "}"
+        return ""
 
     def catalog_ids(self, product_words: str) -> tuple[str, ...]:
         """The catalog ids the matched product words name."""

@@ -14,6 +14,7 @@ from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import Policy
 from askfirst.policy.values import (
     Evidence,
+    NoQuestion,
     Offer,
     Provenance,
     Question,
@@ -38,6 +39,8 @@ class Facts(NamedTuple):
     user: UserState
     request: RequestFacts
     policy: Policy
+    no_question: NoQuestion | None = None
+    """Why the detector found no question, when it found none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,10 @@ def _prompted(f: Facts) -> RuleResult:
 def _explicit_question(f: Facts) -> RuleResult:
     if f.question is not None:
         return _R2_PASS
-    return _forbid("R2.explicit_question", "no explicit product question was asked in this turn")
+    why = "" if f.no_question is None else f" ({f.no_question.describe()})"
+    return _forbid(
+        "R2.explicit_question", f"no explicit product question was asked in this turn{why}"
+    )
 
 
 def _topic_match(f: Facts) -> RuleResult:

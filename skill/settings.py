@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvParseError
 
 from askfirst.core.capture import Trigger
 from askfirst.core.devices import Device
@@ -87,6 +89,9 @@ class Settings(BaseSettings):
     SQLite commits durably by default (``synchronous=full``); ``sqlite:///file.db?synchronous=
     normal`` is faster and survives a killed process, but may lose the last decisions and
     their audit records on power loss or an OS crash."""
+    store_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    """The deadline of every database call (connect, lock, statement, unacknowledged TCP):
+    a stalled database answers 503 in about this long instead of hanging the request."""
     checkpoint_dir: Path | None = None
     """The audit checkpoint history, outside the database (needs ``audit_key_file``)."""
     checkpoint_every: int = Field(default=1000, ge=1)
@@ -189,6 +194,22 @@ def _describe(error: ValidationError, source: str) -> str:
     return f"{source}: " + "; ".join(problems)
 
 
+_JSON_SHAPES: dict[type, str] = {dict: "a JSON object", list: "a JSON list", tuple: "a JSON list"}
+
+
+def _describe_unparsable(error: EnvParseError) -> str:
+    """One line for an ``ASKFIRST_*`` variable whose value is not the JSON its setting needs."""
+    found = re.search(r'field "(\w+)"', str(error))
+    name = found.group(1) if found else "?"
+    env = f"ASKFIRST_{name.upper()}"
+    field = Settings.model_fields.get(name)
+    origin = getattr(field.annotation, "__origin__", None) if field is not None else None
+    expected = _JSON_SHAPES.get(origin, "JSON") if isinstance(origin, type) else "JSON"
+    raw = os.environ.get(env)
+    got = "(hidden)" if name in SECRET_FIELDS else repr(raw)
+    return f"{env}: expected {expected}, got {got} (not valid JSON)"
+
+
 def load_settings(file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the environment, overridden by ``file`` (TOML), overridden by ``overrides``.
 
@@ -214,4 +235,6 @@ def load_settings(file: Path | None = None, **overrides: Any) -> Settings:
         settings = Settings(**values)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, source)) from exc
+    except EnvParseError as exc:
+        raise SettingsError(_describe_unparsable(exc)) from exc
     return settings

@@ -31,6 +31,7 @@ def pipeline_from_settings(settings: Settings, **kwargs: Any) -> Pipeline:
         if settings.audit_key_file is None
         else read_audit_key(settings.audit_key_file),
         retention=timedelta(days=settings.retention_days),
+        lock_timeout=settings.store_timeout_seconds,
         lazy=True,
     )
     return Pipeline(

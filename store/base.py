@@ -40,6 +40,7 @@ def open_store(
     decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
     audit_key: bytes | None = None,
     shards: int = DEFAULT_SHARDS,
+    read_only: bool = False,
 ) -> Store:
     """Open ("sqlite:///FILE" or "postgresql://...") and migrate the schema.
 
@@ -62,6 +63,9 @@ def open_store(
     With ``lazy=True`` an unreachable database is not an error yet: the store connects and
     migrates on first use, and every use fails closed with StoreUnavailable until it can (a
     server then starts and answers 503 instead of failing to boot).
+
+    With ``read_only=True`` (maintenance commands that only read) the schema is checked, never
+    created or migrated, and any write raises ReadOnlyStore.
     """
     return SqlStore(
         url,
@@ -73,4 +77,5 @@ def open_store(
         decision_retention=decision_retention,
         audit_key=audit_key,
         shards=shards,
+        read_only=read_only,
     )

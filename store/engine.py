@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -77,16 +78,37 @@ def make_engine(url: str, *, lock_timeout: float) -> Engine:
             f"store url: 'synchronous' is a SQLite setting, got it in a PostgreSQL URL {url!r} "
             "(PostgreSQL durability is the server's synchronous_commit)"
         )
-    millis = max(1, int(lock_timeout * 1000))
-    options = f"-c lock_timeout={millis} -c idle_in_transaction_session_timeout=60000"
-    extra = parsed.query.get("options")
-    if isinstance(extra, str):
-        options = f"{extra} {options}"
     return create_engine(
         parsed.difference_update_query(["options"]),
         pool_pre_ping=True,
-        connect_args={"connect_timeout": max(1, int(lock_timeout)), "options": options},
+        pool_timeout=lock_timeout,
+        connect_args=pg_connect_args(parsed.query.get("options"), deadline=lock_timeout),
     )
+
+
+def pg_connect_args(extra_options: object, *, deadline: float) -> dict[str, Any]:
+    """libpq settings that bound every PostgreSQL call by ``deadline`` seconds.
+
+    A stalled server is cut by ``statement_timeout`` and ``lock_timeout``; a frozen link (no
+    answer at all, nothing acknowledged) by ``tcp_user_timeout`` and fast keepalives; an
+    unreachable host by ``connect_timeout``. Without them a request waited up to 45 s.
+    """
+    millis = max(1, int(deadline * 1000))
+    options = (
+        f"-c lock_timeout={millis} -c statement_timeout={millis} "
+        "-c idle_in_transaction_session_timeout=60000"
+    )
+    if isinstance(extra_options, str):
+        options = f"{extra_options} {options}"
+    return {
+        "connect_timeout": max(2, math.ceil(deadline)),  # libpq's minimum is 2 s
+        "options": options,
+        "tcp_user_timeout": millis,
+        "keepalives": 1,
+        "keepalives_idle": 1,
+        "keepalives_interval": 1,
+        "keepalives_count": 2,
+    }
 
 
 def _sqlite_engine(target: URL, *, lock_timeout: float, synchronous: str) -> Engine:

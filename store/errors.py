@@ -63,3 +63,9 @@ class FieldTooLarge(BadValueError):  # noqa: N818 - pairs with AmbientTextRefuse
         super().__init__(message)
         self.field = field
         self.limit = limit
+
+
+class ReadOnlyStore(StoreError):  # noqa: N818 - pairs with StoreUnavailable
+    """A write to a store a maintenance command opened read-only."""
+
+    code = "store_read_only"

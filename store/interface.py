@@ -185,3 +185,9 @@ class Store(ABC):
     @abstractmethod
     def ping(self) -> bool:
         """Whether the database answers."""
+
+    def writable(self) -> bool:
+        """Whether a write commits now (not a full disk, a read-only file or a standby).
+
+        Stores that cannot tell answer as :meth:`ping` does."""
+        return self.ping()

@@ -33,6 +33,7 @@ class TurnFilter:
 
     device_id: str | None = None
     user_id: str | None = None
+    """The store's user key (``household:flat-12:ben``), or its last part (``ben``)."""
     tag: str | None = None
     """"prompted" or "ambient"."""
     rule: str | None = None
@@ -62,7 +63,7 @@ class TurnSummary:
     permit: bool
     rule: str
     user_id: str | None
-    """None once erased by ``user forget``."""
+    """The store's key for the user (consent and caps); None once erased by ``user forget``."""
     device_id: str | None
     tag: str | None
     tag_reasons: tuple[str, ...]
@@ -128,8 +129,6 @@ def recent_turns(
         raise BadValueError(f"limit: expected an integer from 1 to {MAX_PAGE}, got {limit!r}")
     key = tuple_(audit_log.c.at, audit_log.c.shard, audit_log.c.seq)
     query = _base().where(audit_log.c.kind == "decision")
-    if where.user_id is not None:
-        query = query.where(audit_log.c.user_id == where.user_id)
     if where.rule is not None:
         query = query.where(audit_log.c.rule == where.rule)
     if where.offer is False:
@@ -140,7 +139,7 @@ def recent_turns(
         query = query.where(audit_log.c.at >= db_time(where.since, field="since"))
     if where.until is not None:
         query = query.where(audit_log.c.at <= db_time(where.until, field="until"))
-    # Device and tag live in the (erasable) payload and the (purgeable) utterance row, so they
+    # User, device and tag live in the (erasable) payload and the (purgeable) utterance row, so they
     # are matched here, over at most SCAN_LIMIT records per page.
     found: list[TurnSummary] = []
     cursor = None if before is None else parse_cursor(before)
@@ -276,6 +275,11 @@ def _summary(row: Row[Any]) -> TurnSummary:
 
 
 def _matches(turn: TurnSummary, where: TurnFilter) -> bool:
+    if where.user_id is not None and where.user_id not in (
+        turn.user_id,
+        (turn.user_id or "").rsplit(":", 1)[-1],
+    ):
+        return False
     if where.device_id is not None and turn.device_id != where.device_id:
         return False
     return where.tag is None or turn.tag == where.tag

@@ -298,6 +298,27 @@ def migrate(conn: Connection, *, shards: int = DEFAULT_SHARDS) -> int:
     return current
 
 
+def check_schema(conn: Connection) -> int:
+    """The schema version of an existing store opened read-only; never creates or migrates."""
+    if not inspect(conn).has_table("schema_version"):
+        raise BadValueError(
+            "expected an askfirst store, got a database without askfirst's tables "
+            "(check the store URL)"
+        )
+    current = int(conn.execute(select(schema_version.c.version)).scalar_one())
+    newest = MIGRATIONS[-1][0]
+    if current != newest:
+        raise BadValueError(
+            f"schema_version: expected {newest} (this askfirst), got {current}; "
+            + (
+                "start `askfirst serve` on it once to migrate it"
+                if current < newest
+                else "the database was written by a newer askfirst"
+            )
+        )
+    return current
+
+
 def lock_migrations(conn: Connection) -> None:
     """Serialise concurrent first opens (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":

@@ -24,7 +24,7 @@ from askfirst.store.chain import Checkpoint, VerifyReport, ranges, shard_of
 from askfirst.store.checkpoint import latest_count, read_checkpoints, write_checkpoint
 from askfirst.store.codec import decision_from_json
 from askfirst.store.engine import READ_ONLY, db_errors, lock_user, make_engine
-from askfirst.store.errors import BadValueError, StoreError, StoreUnavailable
+from askfirst.store.errors import BadValueError, ReadOnlyStore, StoreError, StoreUnavailable
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
 from askfirst.store.limits import check_size
@@ -33,6 +33,7 @@ from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnP
 from askfirst.store.schema import (
     DEFAULT_SHARDS,
     audit_log,
+    check_schema,
     db_time,
     decisions,
     declined,
@@ -71,7 +72,10 @@ class SqlStore(Store):
         decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
         audit_key: bytes | None = None,
         shards: int = DEFAULT_SHARDS,
+        read_only: bool = False,
     ) -> None:
+        self._read_only = read_only
+        self._opened = False
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
             raise BadValueError(
                 f"checkpoint_every: expected an integer >= 1, got {checkpoint_every!r}"
@@ -134,10 +138,17 @@ class SqlStore(Store):
             self._engine.connect() as conn,
             conn.begin(),
         ):
-            lock_migrations(conn)
-            migrate(conn, shards=self._shards_wanted)
+            if self._read_only:
+                check_schema(conn)
+            else:
+                lock_migrations(conn)
+                migrate(conn, shards=self._shards_wanted)
             shards = len(audit.heads(conn))
         self._shards = shards
+        self._opened = True
+        if self._read_only:
+            logger.info("store: opened %s database %s read-only", self.dialect, self._engine.url)
+            return
         if self.dialect == "sqlite":  # one writer at a time anyway: one write path for all
             self._writers = [sqlite_group_commit(self._engine.url.database or "")] * shards
         else:
@@ -150,6 +161,9 @@ class SqlStore(Store):
         writers = self._writers
         if writers is not None:
             return writers
+        if self._read_only:
+            self._ensure_connected()
+            raise ReadOnlyStore("this store was opened read-only; the command writes nothing")
         with self._open_lock:
             if self._writers is None:
                 self._open()
@@ -176,9 +190,17 @@ class SqlStore(Store):
         ):
             yield conn
 
+    def _ensure_connected(self) -> None:
+        """Open a lazily created store for reading (a read-only one is never migrated)."""
+        if self._opened:
+            return
+        with self._open_lock:
+            if not self._opened:
+                self._open()
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        self._ensure_open()
+        self._ensure_connected()
         with (
             db_errors("reading"),
             self._engine.connect() as conn,
@@ -562,6 +584,21 @@ class SqlStore(Store):
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError as e:
             logger.warning("store: ping failed: %s", e)
+            return False
+        return True
+
+    def writable(self) -> bool:
+        """Commit a real (net-zero) write: a row into ``peers`` and out again, durably."""
+        probe = "\x1freadyz"  # not a device id any token maps to: no turn ever reads it
+        try:
+            with self._write(0) as conn:
+                at = db_time(datetime.now(UTC), field="probe.at")
+                conn.execute(
+                    insert(peers).values(device_id=probe, at=at, fingerprint=probe, expires_at=at)
+                )
+                conn.execute(delete(peers).where(peers.c.device_id == probe))
+        except StoreError as e:
+            logger.warning("store: write probe failed: %s", e)
             return False
         return True
 

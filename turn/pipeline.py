@@ -27,9 +27,17 @@ from askfirst.core.peers import PeerCapture
 from askfirst.core.tags import UtteranceTag
 from askfirst.core.windows import ListeningWindow, open_window
 from askfirst.policy.config import Policy
-from askfirst.policy.detector import Command, detect_command, detect_question, question_for_topic
+from askfirst.policy.detector import Command, detect, detect_command, question_for_topic
 from askfirst.policy.engine import decide, propose_offer
-from askfirst.policy.values import Decision, Evidence, Provenance, Question, RequestFacts, Utterance
+from askfirst.policy.values import (
+    Decision,
+    Evidence,
+    NoQuestion,
+    Provenance,
+    Question,
+    RequestFacts,
+    Utterance,
+)
 from askfirst.speech.broadcast import fingerprint, is_broadcast
 from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
@@ -111,8 +119,13 @@ class Pipeline:
         return self.transcribers.ready
 
     def readiness(self) -> dict[str, bool]:
-        """What ``/readyz`` reports: the speech models are loaded and the store answers."""
-        return {"models": self.transcribers.ready, "store": self.store.ping()}
+        """What ``/readyz`` reports: models loaded, the store answers, a write commits."""
+        reachable = self.store.ping()
+        return {
+            "models": self.transcribers.ready,
+            "store": reachable,
+            "writes": reachable and self.store.writable(),
+        }
 
     def close(self) -> None:
         self.transcribers.close()
@@ -226,19 +239,22 @@ class Pipeline:
             # Only a prompted utterance's words are ever read for meaning.
             command: Command | None = None
             question: Question | None = None
+            no_question: NoQuestion | None = None
             if utterance.tag is UtteranceTag.PROMPTED:
                 command = detect_command(text=utterance.text, locale=heard.locale.code)
                 if command is None:
-                    question = detect_question(
+                    found = detect(
                         text=utterance.text,
                         utterance_id=utterance.id,
                         locale=heard.locale.code,
                         catalog=self.policy.catalog,
                     )
+                    question, no_question = found.question, found.no
             decision = self._decide_and_record(
                 tx,
                 utterance=utterance,
                 question=question,
+                no_question=no_question,
                 command=command,
                 provenance=Provenance(utterance.tag.value),
                 request=turn.request,
@@ -256,6 +272,7 @@ class Pipeline:
                 question=question,
                 command=command,
                 decision=decision,
+                no_question=no_question,
             )
         )
 
@@ -365,6 +382,7 @@ class Pipeline:
         provenance: Provenance,
         request: RequestFacts,
         asks_back: Callable[[Decision, Question | None], bool] | None = None,
+        no_question: NoQuestion | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> Decision:
         evidence = (
@@ -388,6 +406,7 @@ class Pipeline:
             user=state,
             request=request,
             policy=self.policy,
+            no_question=no_question,
         )
         tx.keep_policy(self.policy, decision_id=decision.id)
         tx.record(utterance=utterance.redacted(), decision=decision, consent=state, context=context)

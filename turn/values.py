@@ -9,7 +9,14 @@ from typing import Any
 
 from askfirst.core.capture import CaptureContext
 from askfirst.policy.detector import Command
-from askfirst.policy.values import Decision, Question, QuestionKind, RequestFacts, Utterance
+from askfirst.policy.values import (
+    Decision,
+    NoQuestion,
+    Question,
+    QuestionKind,
+    RequestFacts,
+    Utterance,
+)
 from askfirst.speech.audio import Audio
 from askfirst.speech.locale import SpeechLocale
 from askfirst.speech.tagging import TagResult
@@ -88,6 +95,8 @@ class TurnResult:
     question: Question | None
     command: Command | None
     decision: Decision
+    no_question: NoQuestion | None = None
+    """Why a prompted text held no question (None when it held one, or was not read)."""
 
     @property
     def offer_permitted(self) -> bool:
@@ -102,6 +111,7 @@ class TurnResult:
             tag=self.tag.tag,
             tag_reasons=self.tag.reasons,
             question=self.question,
+            no_question=self.no_question,
             command=self.command,
             decision=self.decision,
             offer=self.decision.offer if self.offer_permitted else None,

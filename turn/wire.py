@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.detector import Command
-from askfirst.policy.values import CatalogEntry, Decision, Question
+from askfirst.policy.values import CatalogEntry, Decision, NoQuestion, Question
 from askfirst.speech.transcriber import Word
 
 
@@ -27,6 +27,11 @@ class TurnResultBody(BaseModel):
     tag: UtteranceTag
     tag_reasons: tuple[str, ...] = Field(description="Why the tag: the deciding reason first.")
     question: Question | None
+    no_question: NoQuestion | None = Field(
+        default=None,
+        description="Why a prompted text held no explicit product question: reason "
+        "(negated, reported, task_command, no_product, not_a_question), detail, template.",
+    )
     command: Command | None
     decision: Decision = Field(
         description="The policy's decision, in the shape the store records it; its offer is "

@@ -59,10 +59,7 @@ MAX_RESPONSE_BYTES = 24 * 1024
 UNKNOWN_DEVICE = "alexa:unknown-device"
 
 QUESTION_INTENTS: dict[str, QuestionKind] = {
-    model.PRODUCT_QUESTION_INTENT: QuestionKind.RECOMMENDATION,
-    model.DEAL_QUESTION_INTENT: QuestionKind.DEAL,
-    model.PRICE_QUESTION_INTENT: QuestionKind.PRICE,
-    model.WHAT_CAN_I_BUY_INTENT: QuestionKind.BROWSE,
+    name: kind for kind, name in model.QUESTION_INTENT_FOR_KIND.items()
 }
 COMMAND_INTENTS: dict[str, Command] = {
     model.OPT_OUT_INTENT: Command.OPT_OUT,

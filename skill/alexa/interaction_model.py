@@ -1,4 +1,7 @@
-"""The Alexa interaction model (en-US) and skill manifest, generated from the policy catalog.
+"""The Alexa interaction model (en-US) and skill manifest, from the catalog and the grammar.
+
+The question intents' samples come from the same hassil grammar the text detector reads
+(``policy/grammars/en-US.yaml``), so the two cannot drift; consent commands are listed here.
 
 Intent and slot names live here; the Alexa handlers import them, so the model and the
 handlers cannot drift apart. ``askfirst skill model`` writes the ASK CLI project layout.
@@ -8,14 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from askfirst.policy.config import Policy
-from askfirst.policy.values import CatalogEntry, OfferKind
+from askfirst.policy.grammar import grammar_for
+from askfirst.policy.values import CatalogEntry, OfferKind, QuestionKind
 from askfirst.skill.errors import SkillError
 
 logger = logging.getLogger(__name__)
@@ -40,49 +46,24 @@ BUILT_IN_INTENTS = (
     "AMAZON.NavigateHomeIntent",
 )
 
-SLOTTED_SAMPLES: dict[str, tuple[str, ...]] = {
-    PRODUCT_QUESTION_INTENT: (
-        "what {product} do you recommend",
-        "what {product} would you recommend",
-        "which {product} do you recommend",
-        "which {product} should I buy",
-        "which {product} should I get",
-        "recommend {product}",
-        "recommend me {product}",
-        "recommend a {product}",
-        "can you recommend {product}",
-        "what is a good {product}",
-        "what are good {product}",
-        "do you sell {product}",
-        "do you have {product}",
-    ),
-    DEAL_QUESTION_INTENT: (
-        "do you have any deals on {product}",
-        "are there any deals on {product}",
-        "any deals on {product}",
-        "find me a deal on {product}",
-        "get me a deal on {product}",
-        "is there a discount on {product}",
-        "I want to buy {product}",
-        "I would like to buy {product}",
-    ),
-    PRICE_QUESTION_INTENT: (
-        "how much is {product}",
-        "how much are {product}",
-        "how much does {product} cost",
-        "what does {product} cost",
-        "what is the price of {product}",
-    ),
+AVAILABILITY_QUESTION_INTENT = "AvailabilityQuestionIntent"
+REQUEST_QUESTION_INTENT = "RequestQuestionIntent"
+QUESTION_INTENT_FOR_KIND: dict[QuestionKind, str] = {
+    QuestionKind.RECOMMENDATION: PRODUCT_QUESTION_INTENT,
+    QuestionKind.DEAL: DEAL_QUESTION_INTENT,
+    QuestionKind.PRICE: PRICE_QUESTION_INTENT,
+    QuestionKind.AVAILABILITY: AVAILABILITY_QUESTION_INTENT,
+    QuestionKind.REQUEST: REQUEST_QUESTION_INTENT,
+    QuestionKind.BROWSE: WHAT_CAN_I_BUY_INTENT,
 }
+"""One Alexa intent per question kind, so an Alexa request and the same words typed get the same
+kind (the handlers map each intent back to its kind)."""
+SAMPLES_PER_TEMPLATE = 6
+"""Seeded random samples drawn from each grammar template, besides its plainest sentence."""
+MAX_SAMPLES_PER_INTENT = 160
+_ALEXA_SAMPLE = re.compile(r"[a-z][a-z' .]*(\{product\}[a-z' .]*)?")
+
 PLAIN_SAMPLES: dict[str, tuple[str, ...]] = {
-    WHAT_CAN_I_BUY_INTENT: (
-        "what can I buy",
-        "what can I get",
-        "what do you sell",
-        "what do you have",
-        "what products do you have",
-        "what is for sale",
-    ),
     OPT_OUT_INTENT: (
         "stop offering me deals",
         "stop offering me things",
@@ -183,12 +164,46 @@ def catalog_slot_type(catalog: Sequence[CatalogEntry]) -> dict[str, Any]:
     return {"name": CATALOG_SLOT_TYPE, "values": values}
 
 
-def _intents() -> list[dict[str, Any]]:
+def question_samples(catalog: Sequence[CatalogEntry]) -> dict[str, list[str]]:
+    """Each question intent's samples, drawn from the text detector's grammar
+    (``policy/grammars/en-US.yaml``): every template's plainest sentence and a few seeded random
+    ones, kept when Alexa can take them (letters, apostrophes, periods, one ``{product}``, no
+    other slot), each sample in one intent only. The Alexa path and the text path so read the
+    same sentences the same way (``tests/skill/test_interaction_model.py`` checks it)."""
+    grammar = grammar_for(LOCALE, tuple(catalog))
+    taken: set[str] = set()
+    samples: dict[str, list[str]] = {name: [] for name in QUESTION_INTENT_FOR_KIND.values()}
+    for template, expression in grammar.templates:
+        if template.kind is None:
+            continue
+        name = QUESTION_INTENT_FOR_KIND[template.kind]
+        rng = random.Random(zlib.crc32(template.text.encode("utf-8")))  # noqa: S311 - sampling
+        drawn = [grammar.sample(expression, None)]
+        drawn += [grammar.sample(expression, rng) for _ in range(SAMPLES_PER_TEMPLATE)]
+        for text in drawn:
+            sample = text.lower()
+            wants_slot = template.kind is not QuestionKind.BROWSE
+            if (
+                sample in taken
+                or len(samples[name]) >= MAX_SAMPLES_PER_INTENT
+                or not _ALEXA_SAMPLE.fullmatch(sample)
+                or sample.count("{product}") != int(wants_slot)
+            ):
+                continue
+            taken.add(sample)
+            samples[name].append(sample)
+    return samples
+
+
+def _intents(catalog: Sequence[CatalogEntry]) -> list[dict[str, Any]]:
     slot = [{"name": PRODUCT_SLOT, "type": CATALOG_SLOT_TYPE}]
-    intents: list[dict[str, Any]] = [
-        {"name": name, "slots": slot, "samples": list(samples)}
-        for name, samples in SLOTTED_SAMPLES.items()
-    ]
+    intents: list[dict[str, Any]] = []
+    for name, samples in question_samples(catalog).items():
+        intent: dict[str, Any] = {"name": name}
+        if name != WHAT_CAN_I_BUY_INTENT:
+            intent["slots"] = slot
+        intent["samples"] = samples
+        intents.append(intent)
     intents += [{"name": name, "samples": list(samples)} for name, samples in PLAIN_SAMPLES.items()]
     intents += [{"name": name, "samples": []} for name in BUILT_IN_INTENTS]
     return intents
@@ -203,7 +218,7 @@ def model_for_catalog(
         "interactionModel": {
             "languageModel": {
                 "invocationName": invocation_name,
-                "intents": _intents(),
+                "intents": _intents(catalog),
                 "types": [catalog_slot_type(catalog)],
             }
         }

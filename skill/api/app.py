@@ -16,6 +16,8 @@ from askfirst.skill.alexa.handlers import MAX_RESPONSE_BYTES, AlexaEndpoint
 from askfirst.skill.alexa.verify import AlexaVerifier, normalize_cert_url
 from askfirst.skill.api import errors as http_errors
 from askfirst.skill.api import request_ids
+from askfirst.skill.api.depth import check_depth
+from askfirst.skill.api.readiness import Readiness
 from askfirst.skill.api.routes import blueprint, decode_json
 from askfirst.skill.errors import SkillError, VerificationError
 from askfirst.skill.settings import Settings, load_settings
@@ -92,6 +94,7 @@ def create_app(
         verifier = build_verifier(settings)
     app.extensions["askfirst.settings"] = settings
     app.extensions["askfirst.pipeline"] = pipeline
+    app.extensions["askfirst.readiness"] = Readiness(pipeline.readiness)
     app.extensions["askfirst.alexa"] = AlexaEndpoint(pipeline=pipeline) if alexa_enabled else None
     app.extensions["askfirst.verifier"] = verifier
     request_ids.register(app)
@@ -178,6 +181,7 @@ def alexa() -> Response:
     verifier: AlexaVerifier | None = current_app.extensions["askfirst.verifier"]
     if verifier is not None:
         body = verifier.verify(headers=dict(request.headers.items()), body=raw)
+        check_depth(body)
     else:
         body = decode_json(raw)
         _check_application(body, settings.alexa_skill_ids)

@@ -30,6 +30,7 @@ from askfirst.skill.api.bodies import (
     UtteranceForm,
     parse,
 )
+from askfirst.skill.api.depth import check_depth
 from askfirst.skill.api.openapi import document
 from askfirst.skill.api.users import user_key
 from askfirst.skill.errors import SkillError
@@ -195,6 +196,7 @@ def decode_json(raw: bytes) -> dict[str, Any]:
         raise SkillError(
             f"expected a JSON object, got a JSON {type(body).__name__}", code="malformed_json"
         )
+    check_depth(body)
     return body
 
 
@@ -290,7 +292,7 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    checks = _pipeline().readiness()
+    checks: dict[str, bool] = current_app.extensions["askfirst.readiness"]()
     ready = all(checks.values())
     response = jsonify({"ready": ready, **checks})
     response.status_code = 200 if ready else 503

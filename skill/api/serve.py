@@ -47,7 +47,7 @@ class ServeOptions:
             "bind": f"{self.host}:{self.port}",
             "workers": self.workers,
             "threads": self.threads,
-            "worker_class": "gthread",
+            "worker_class": "askfirst.skill.api.protocol_errors.JsonErrorWorker",
             "timeout": self.timeout,
             "graceful_timeout": 10,
             "keepalive": 5,

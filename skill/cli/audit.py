@@ -15,11 +15,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from askfirst.store.base import Store, open_store
+from askfirst.skill.cli.stores import (
+    MissingStore,
+    add_store_option,
+    chosen_store,
+    open_existing,
+)
 from askfirst.store.errors import StoreError
+from askfirst.store.interface import Store
 from askfirst.store.keys import new_audit_key, read_audit_key
 
-DEFAULT_STORE_URL = "sqlite:///askfirst.db"
 DEFAULT_RETENTION_DAYS = 30.0
 MAX_RETENTION_DAYS = 36500.0
 """A hundred years: longer is a typo, not a retention policy."""
@@ -42,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "against every checkpoint)",
         "exit status: 0 the log verifies, 1 it does not, 2 the store is unusable",
     )
-    verify.set_defaults(func=_runner(run_verify))
+    verify.set_defaults(func=_runner(run_verify, read_only=True))
     checkpoint = _add(
         commands,
         "checkpoint",
@@ -65,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit status: 0 written, 2 the store or the output is unusable",
     )
     export.add_argument("--out", type=Path, help="output file (default: standard output)")
-    export.set_defaults(func=_runner(run_export))
+    export.set_defaults(func=_runner(run_export, read_only=True))
     purge = _add(
         commands,
         "purge",
@@ -114,7 +119,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit status: 0 explained, 1 no such decision (or erased), 2 store unusable",
     )
     explain.add_argument("decision_id", metavar="DECISION_ID")
-    explain.set_defaults(func=_runner(run_explain))
+    explain.set_defaults(func=_runner(run_explain, read_only=True))
 
 
 def retention_days(text: str) -> float:
@@ -136,13 +141,7 @@ def _add(
     parser = commands.add_parser(
         name, help=text, description=text[0].upper() + text[1:] + ".", epilog=epilog
     )
-    parser.add_argument(
-        "--store",
-        default=os.environ.get("ASKFIRST_STORE_URL", DEFAULT_STORE_URL),
-        metavar="URL",
-        help="sqlite:///FILE or postgresql://... (default: ASKFIRST_STORE_URL, else "
-        f"{DEFAULT_STORE_URL})",
-    )
+    add_store_option(parser)
     env_checkpoints = os.environ.get("ASKFIRST_CHECKPOINT_DIR")
     parser.add_argument(
         "--checkpoints",
@@ -163,8 +162,11 @@ def _add(
     return parser
 
 
-def _runner(handler: Handler) -> Callable[[argparse.Namespace], int]:
+def _runner(handler: Handler, *, read_only: bool = False) -> Callable[[argparse.Namespace], int]:
+    """Run ``handler`` on the chosen store, which must exist; ``read_only`` ones change nothing."""
+
     def run(args: argparse.Namespace) -> int:
+        args.read_only = read_only
         return run_with_store(handler, args, sys.stdout, sys.stderr)
 
     return run
@@ -184,11 +186,20 @@ def run_with_store(handler: Handler, args: argparse.Namespace, out: TextIO, err:
                 return 2
         days = args.retention_days
     retention = timedelta(days=days)
+    choice = chosen_store(args)
     try:
         key = None if args.key_file is None else read_audit_key(args.key_file)
-        store = open_store(args.store, audit_key=key, retention=retention)
+        store = open_existing(
+            choice,
+            read_only=getattr(args, "read_only", False),
+            audit_key=key,
+            retention=retention,
+        )
+    except MissingStore as exc:
+        err.write(f"{name}: {exc}\n")
+        return 2
     except StoreError as exc:
-        err.write(f"{name}: cannot open the store {args.store!r}: {exc}\n")
+        err.write(f"{name}: cannot open the store {choice.url!r} (from {choice.source}): {exc}\n")
         return 2
     try:
         return handler(args, store, out, err)

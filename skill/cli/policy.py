@@ -8,7 +8,6 @@ given as files or as hashes of kept policies.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -16,11 +15,15 @@ from typing import TextIO
 from askfirst.policy.config import Policy, dump_policy, load_policy, policy_from_canonical
 from askfirst.policy.diff import diff_policies
 from askfirst.policy.errors import PolicyError
-from askfirst.store.base import open_store
+from askfirst.skill.cli.stores import (
+    MissingStore,
+    StoreChoice,
+    add_store_option,
+    chosen_store,
+    open_existing,
+)
 from askfirst.store.errors import StoreError
 from askfirst.store.interface import Store
-
-DEFAULT_STORE_URL = "sqlite:///askfirst.db"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,12 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        default=os.environ.get("ASKFIRST_STORE_URL", DEFAULT_STORE_URL),
-        metavar="URL",
-        help=f"the store (default: ASKFIRST_STORE_URL, else {DEFAULT_STORE_URL})",
-    )
+    add_store_option(parser)
 
 
 def run_check(
@@ -105,7 +103,7 @@ def run_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        with _Stores(args.store) as stores:
+        with _Stores(chosen_store(args)) as stores:
             kept = stores.get().policy_text(args.hash)
             if kept is None:
                 err.write(
@@ -114,7 +112,7 @@ def run_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
                 )
                 return 1
             policy = policy_from_canonical(kept.text, source=f"policy {kept.hash}")
-    except (StoreError, PolicyError) as exc:
+    except (StoreError, PolicyError, MissingStore) as exc:
         err.write(f"askfirst policy show: {exc}\n")
         return 2
     if args.json:
@@ -132,10 +130,10 @@ def run_diff(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        with _Stores(args.store) as stores:
+        with _Stores(chosen_store(args)) as stores:
             a = _resolve(args.a, stores)
             b = _resolve(args.b, stores)
-    except (StoreError, PolicyError) as exc:
+    except (StoreError, PolicyError, MissingStore) as exc:
         err.write(f"askfirst policy diff: {exc}\n")
         return 2
     out.write(f"--- {args.a} {a.hash}\n+++ {args.b} {b.hash}\n")
@@ -163,13 +161,13 @@ def _resolve(name: str, stores: _Stores) -> Policy:
 class _Stores:
     """Opens the store only when a hash needs it; closes it on leaving."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, choice: StoreChoice) -> None:
+        self._choice = choice
         self._store: Store | None = None
 
     def get(self) -> Store:
         if self._store is None:
-            self._store = open_store(self._url)
+            self._store = open_existing(self._choice, read_only=True)
         return self._store
 
     def __enter__(self) -> _Stores:

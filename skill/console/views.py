@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO, cast
 from urllib.parse import urlencode
 
 from flask import (
@@ -49,6 +49,8 @@ console = Blueprint(
 )
 
 PAGE_SIZE = 25
+EXPORT_IN_MEMORY = 4_000_000
+"""An export larger than this many characters is spooled to a temporary file."""
 PUBLIC = frozenset({"console.sign_in", "console.static"})
 """Endpoints a signed-out browser may reach."""
 SECURITY_HEADERS = {
@@ -66,6 +68,9 @@ def register(app: Flask, settings: Settings) -> None:
     """Mount the console at ``/console`` for the operators ``settings`` names."""
     auth.configure_session(app, settings.console_secret)
     app.extensions["askfirst.console"] = Operators(settings.console_tokens)
+    app.extensions["askfirst.console.households"] = {
+        device.device_id: device.household for device in settings.devices().values()
+    }
     app.register_blueprint(console)
     logger.info(
         "console: enabled at /console for %d operator token(s)", len(settings.console_tokens)
@@ -125,7 +130,18 @@ def _too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
 
 @console.context_processor
 def _globals() -> dict[str, Any]:
-    return {"csrf_token": auth.csrf_token, "csrf_field": auth.CSRF_FIELD}
+    return {
+        "csrf_token": auth.csrf_token,
+        "csrf_field": auth.CSRF_FIELD,
+        "household": _household,
+    }
+
+
+def _household(device_id: str | None) -> str | None:
+    """The household a configured device listens in, when it is not a household of one."""
+    households: dict[str, str] = current_app.extensions["askfirst.console.households"]
+    found = households.get(device_id or "")
+    return None if found is None or found == device_id else found
 
 
 # -- signing in and out ---------------------------------------------------------------------
@@ -319,11 +335,25 @@ def verify() -> Response:
 
 @console.route("/audit/export.jsonl")
 def export() -> Response:
-    out = io.StringIO()
-    count = _store().audit_export(out)
+    """The log as JSON Lines, spooled to a temporary file past a few MB and sent in chunks."""
+    spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by the response generator
+        mode="w+", encoding="utf-8", max_size=EXPORT_IN_MEMORY
+    )
+    try:
+        count = _store().audit_export(cast(TextIO, spool))
+    except BaseException:
+        spool.close()
+        raise
     logger.info("console: exported %d audit records", count)
+    spool.seek(0)
+
+    def chunks() -> Iterator[str]:
+        with spool:
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+
     return Response(
-        out.getvalue(),
+        chunks(),
         mimetype="application/jsonl",
         headers={"Content-Disposition": 'attachment; filename="askfirst-audit.jsonl"'},
     )

@@ -129,7 +129,11 @@ def _question(result: dict[str, Any]) -> str:
     if command:
         return f"none — command {command!r}"
     if not question:
-        return "none"
+        no = result.get("no_question")
+        if not no:
+            return "none"
+        detail = f" {no.get('detail')!r}" if no.get("detail") else ""
+        return f"none — {no.get('reason')}{detail}"
     topic = question.get("topic")
     return f"{question.get('kind')}" + (f" about {topic!r}" if topic else "")
 

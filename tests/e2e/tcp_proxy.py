@@ -28,6 +28,16 @@ class TcpProxy:
         self._threads: list[threading.Thread] = []
         self._listener: socket.socket | None = None
         self._stop = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def freeze(self) -> None:
+        """Keep every connection open but forward nothing: a stalled link, not a dead one."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """Forward again, held bytes first."""
+        self._flowing.set()
 
     def start(self) -> int:
         """Listen (on the same port as before after a ``cut``) and return the port."""
@@ -90,14 +100,15 @@ class TcpProxy:
                     _close(upstream)
                     return
                 self._sockets.update((client, upstream))
-            self._spawn(_pump, client, upstream)
-            self._spawn(_pump, upstream, client)
+            self._spawn(_pump, client, upstream, self._flowing)
+            self._spawn(_pump, upstream, client, self._flowing)
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, flowing: threading.Event) -> None:
     # OSError: the other direction or cut() closed the pair; it is torn down below.
     with contextlib.suppress(OSError):
         while data := source.recv(_CHUNK):
+            flowing.wait()  # frozen: hold the bytes (the peer sees silence, not a reset)
             sink.sendall(data)
     _close(source)
     _close(sink)

@@ -30,9 +30,8 @@ from tests.skill.ca import (
     test_ca,
 )
 
-REAL_CHAIN = (
-    Path(__file__).parents[2] / ".." / "shared" / "fixtures" / "alexa" / "echo-api-cert-7.pem"
-)
+REAL_CHAIN = Path(__file__).parents[1] / "data" / "alexa" / "echo-api-cert-7.pem"
+"""Amazon's real echo-api signing chain (valid 2019-05-22 to 2020-05-15), kept in the repository."""
 REAL_CHAIN_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-7.pem"
 INSIDE_REAL_VALIDITY = datetime(2020, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -447,9 +446,7 @@ def test_a_verifier_needs_a_skill_id(ca: TestCA) -> None:
 
 
 def _real_chain() -> bytes:
-    if not REAL_CHAIN.is_file():
-        pytest.skip(f"Amazon's real chain fixture is absent at {REAL_CHAIN}")
-    return REAL_CHAIN.read_bytes()
+    return REAL_CHAIN.read_bytes()  # in the repository: a missing file fails, never skips
 
 
 def test_amazons_real_chain_validates_to_the_os_root_at_a_pinned_time() -> None:

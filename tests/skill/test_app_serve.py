@@ -26,5 +26,5 @@ def test_gunicorn_runs_threaded_workers_that_load_the_app_after_the_fork() -> No
     config = ServeOptions(host="127.0.0.1", port=8123, workers=3, threads=5).gunicorn_config()
     assert config["bind"] == "127.0.0.1:8123"
     assert (config["workers"], config["threads"]) == (3, 5)
-    assert config["worker_class"] == "gthread"
+    assert config["worker_class"] == "askfirst.skill.api.protocol_errors.JsonErrorWorker"
     assert config["preload_app"] is False

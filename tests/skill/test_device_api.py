@@ -305,7 +305,7 @@ def test_health_and_readiness(client: FlaskClient) -> None:
     ready = client.get("/readyz")
     assert (ready.status_code, ready.get_json()) == (
         200,
-        {"ready": True, "models": True, "store": True},
+        {"ready": True, "models": True, "store": True, "writes": True, "timely": True},
     )
 
 
@@ -328,7 +328,7 @@ def test_not_ready_while_the_model_loads(settings: Settings, tmp_path: Path) -> 
         response = client.get("/readyz")
         assert (response.status_code, response.get_json()) == (
             503,
-            {"ready": False, "models": False, "store": True},
+            {"ready": False, "models": False, "store": True, "writes": True, "timely": True},
         )
         assert client.get("/healthz").status_code == 200
     finally:
@@ -354,7 +354,7 @@ def test_not_ready_while_the_store_does_not_answer(
         response = client.get("/readyz")
         assert (response.status_code, response.get_json()) == (
             503,
-            {"ready": False, "models": True, "store": False},
+            {"ready": False, "models": True, "store": False, "writes": False, "timely": True},
         )
     finally:
         pipeline.close()

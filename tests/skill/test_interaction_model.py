@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
+from askfirst.policy.detector import Command, detect_command, detect_question
 from askfirst.policy.values import CatalogEntry, OfferKind
 from askfirst.skill.alexa import interaction_model as im
 from askfirst.skill.cli.main import main
@@ -20,7 +21,13 @@ from askfirst.skill.cli.skill import run_model
 REPO = Path(__file__).parents[2]
 COMMITTED_PACKAGE = REPO / "skill-package"
 
-SLOTTED = (im.PRODUCT_QUESTION_INTENT, im.DEAL_QUESTION_INTENT, im.PRICE_QUESTION_INTENT)
+SLOTTED = (
+    im.PRODUCT_QUESTION_INTENT,
+    im.DEAL_QUESTION_INTENT,
+    im.PRICE_QUESTION_INTENT,
+    im.AVAILABILITY_QUESTION_INTENT,
+    im.REQUEST_QUESTION_INTENT,
+)
 UNSLOTTED = (im.WHAT_CAN_I_BUY_INTENT, im.OPT_OUT_INTENT, im.OPT_IN_INTENT, im.WHY_SUGGEST_INTENT)
 SAMPLE_CHARS = re.compile(r"[A-Za-z' .{}]+")
 
@@ -81,18 +88,42 @@ def test_the_documented_phrases_are_samples() -> None:
     intents = intents_by_name(language_model())
     expected = {
         im.PRODUCT_QUESTION_INTENT: ["what {product} do you recommend", "recommend {product}"],
-        im.DEAL_QUESTION_INTENT: [
-            "do you have any deals on {product}",
-            "find me a deal on {product}",
-        ],
+        im.DEAL_QUESTION_INTENT: ["is {product} on sale"],
         im.PRICE_QUESTION_INTENT: ["how much is {product}"],
-        im.WHAT_CAN_I_BUY_INTENT: ["what can I buy", "what do you sell"],
+        im.AVAILABILITY_QUESTION_INTENT: ["do you sell {product}"],
+        im.REQUEST_QUESTION_INTENT: ["i want to buy {product}"],
+        im.WHAT_CAN_I_BUY_INTENT: ["what can i buy", "what do you sell", "what do you have"],
         im.OPT_OUT_INTENT: ["stop offering me deals"],
         im.WHY_SUGGEST_INTENT: ["why did you suggest that"],
     }
     for name, samples in expected.items():
         assert set(samples) <= set(intents[name]["samples"]), name
     assert intents[im.OPT_IN_INTENT]["samples"]
+
+
+def test_every_sample_means_to_the_text_detector_what_it_means_to_alexa() -> None:
+    """One grammar, two consumers: a sample said as text gets its intent's kind or command."""
+    policy = load_policy(EXAMPLE_POLICY_PATH)
+    intents = intents_by_name(
+        im.build_interaction_model(policy)["interactionModel"]["languageModel"]
+    )
+    kinds = {name: kind for kind, name in im.QUESTION_INTENT_FOR_KIND.items()}
+    commands = {im.OPT_OUT_INTENT: Command.OPT_OUT, im.OPT_IN_INTENT: Command.OPT_IN}
+    wrong: list[tuple[str, str, object]] = []
+    for name, intent in intents.items():
+        for sample in intent["samples"]:
+            text = sample.replace("{product}", "running shoes")
+            if name in kinds:
+                question = detect_question(
+                    text=text, utterance_id="u", locale="en-US", catalog=policy.catalog
+                )
+                if question is None or question.kind is not kinds[name]:
+                    wrong.append((name, sample, question and question.kind))
+            elif (
+                name in commands and detect_command(text=text, locale="en-US") is not commands[name]
+            ):
+                wrong.append((name, sample, detect_command(text=text, locale="en-US")))
+    assert wrong == []
 
 
 def test_samples_are_unique_across_intents_and_use_only_allowed_characters() -> None:

@@ -146,3 +146,11 @@ def test_bad_page_arguments_are_refused(
 def test_a_bad_tag_filter_is_refused() -> None:
     with pytest.raises(BadValueError, match="tag: expected"):
         TurnFilter(tag="loud")
+
+
+def test_a_user_is_found_by_key_or_by_the_keys_last_part(store: SqlStore) -> None:
+    _turn(store, 0, user="household:flat-12:ann")
+    _turn(store, 1, user="household:flat-12:annabel")
+    assert _ids(store, user_id="ann") == ["d0"]
+    assert _ids(store, user_id="household:flat-12:annabel") == ["d1"]
+    assert _ids(store, user_id="flat-12") == []

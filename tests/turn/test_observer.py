@@ -89,3 +89,26 @@ def test_a_failing_observer_never_fails_the_turn(
     assert result.decision.permit
     assert pipeline.get_decision(result.decision.id) == result.decision
     assert "turn observer failed" in caplog.text
+
+
+def test_the_turn_layer_never_imports_prometheus_or_flask() -> None:
+    """Metrics are the edges' business: turn/ only reports facts to its observer."""
+    import ast
+
+    folder = Path(__file__).resolve().parents[2] / "turn"
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            found += [
+                f"{path.name}: {n}"
+                for n in names
+                if n.split(".")[0] in ("prometheus_client", "flask")
+            ]
+    assert found == []

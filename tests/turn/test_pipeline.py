@@ -17,7 +17,8 @@ from askfirst.core.capture import CaptureContext, Trigger
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
 from askfirst.policy.detector import Command
-from askfirst.policy.values import Decision, OfferKind, Question, QuestionKind
+from askfirst.policy.explain import explain
+from askfirst.policy.values import Decision, NoReason, OfferKind, Question, QuestionKind
 from askfirst.skill.settings import Settings
 from askfirst.speech.broadcast import fingerprint
 from askfirst.store.base import open_store
@@ -108,6 +109,27 @@ def test_a_question_addressed_to_the_assistant_gets_an_offer_with_its_obligation
     assert body["offer"]["id"] == "coffee-morning-roast"
     assert body["offer"]["disclosure"].startswith("Sponsored")
     assert pipeline.get_decision(result.decision.id) == result.decision
+
+
+def test_a_task_command_is_no_question_and_the_recorded_decision_says_why(
+    pipeline: Pipeline,
+) -> None:
+    result = pipeline.handle(
+        say(pipeline, "Alexa, add coffee to my shopping list", trigger=Trigger.WAKE_WORD)
+    )
+    assert result.tag.tag is UtteranceTag.PROMPTED
+    assert result.question is None and not result.decision.permit
+    assert result.no_question is not None
+    assert (result.no_question.reason, result.no_question.detail) == (
+        NoReason.TASK_COMMAND,
+        "shopping_list",
+    )
+    assert result.to_json()["no_question"]["reason"] == "task_command"
+    stored = pipeline.get_decision(result.decision.id)
+    assert stored is not None
+    r2 = next(r for r in stored.results if r.rule == "R2.explicit_question")
+    assert "task_command" in r2.reason and "'shopping_list'" in r2.reason
+    assert "task_command" in explain(stored)
 
 
 def test_overheard_product_talk_is_ambient_denied_and_never_stored(
