@@ -106,6 +106,17 @@ class Settings(BaseSettings):
     """Warm recognizers per sample rate; default one per core."""
     max_audio_seconds: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=2_000_000, gt=0)
+    body_read_seconds: float = Field(default=10.0, gt=0)
+    """A request body must arrive within this long (408 otherwise): a slow sender cannot pin a
+    worker thread."""
+    max_body_reads: int = Field(default=4, ge=1)
+    """Bodies from senders not yet authenticated (``/alexa``) read at once per process; more
+    are a 503 with Retry-After."""
+    device_concurrency: int = Field(default=4, ge=1)
+    """Requests one device may have in flight per process; more are a 429 with Retry-After."""
+    audio_concurrency: int | None = Field(default=None, ge=1)
+    """Audio turns in flight per process; default twice the recogniser pool (``pool_size``,
+    else one per core). More are a 429 with Retry-After, so text turns keep their threads."""
     device_tokens: dict[str, str | DeviceEntry] = Field(default_factory=dict)
     """Bearer token -> the device it names: ``{"tok": {"device": "kitchen", "household":
     "flat-12", "room": "kitchen"}}``, or the older ``{"tok": "kitchen"}`` (a household of one)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -220,16 +220,28 @@ def records(conn: Connection, *, batch: int = 2000) -> Iterator[StoredRecord]:
         last = (int(rows[-1].shard), int(rows[-1].seq))
 
 
+PROGRESS_EVERY = 1000
+"""``verify`` reports its progress after every this many records."""
+
+
 def verify(
-    conn: Connection, *, key: bytes | None, checkpoints: tuple[Checkpoint, ...] = ()
+    conn: Connection,
+    *,
+    key: bytes | None,
+    checkpoints: tuple[Checkpoint, ...] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Walk every shard's chain; also check the head rows, the checkpoints, the erasures and the
-    columns kept outside the chain (the decisions index, user links, transcripts)."""
+    columns kept outside the chain (the decisions index, user links, transcripts).
+
+    ``progress(records_checked)`` is called every :data:`PROGRESS_EVERY` records."""
     verifier = ChainVerifier(key=key, checkpoints=checkpoints)
     columns = ColumnCheck(conn, problem=verifier.add_problem)
-    for record in records(conn):
+    for checked, record in enumerate(records(conn), start=1):
         verifier.feed(record)
         columns.feed(record)
+        if progress is not None and checked % PROGRESS_EVERY == 0:
+            progress(checked)
     columns.finish()
     return verifier.finish(heads=heads(conn))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,8 +14,10 @@ from askfirst.core.windows import ListeningWindow
 from askfirst.policy.config import Policy
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store.chain import Checkpoint, VerifyReport
+from askfirst.store.evidence import EvidenceFilter
 from askfirst.store.policies import KeptPolicy
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
+from askfirst.store.report import AuditReport
 
 __all__ = ["Store", "TurnTx"]
 
@@ -80,8 +82,11 @@ class Store(ABC):
         """The user declined an offer; it is not offered to them again. Audited."""
 
     @abstractmethod
-    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
-        """Mark the user as a child profile (no offers). Audited."""
+    def set_child_profile(
+        self, user_id: str, child_profile: bool, *, now: datetime | None = None
+    ) -> None:
+        """Mark the user as a child profile (no offers). Audited at ``now`` (default: the
+        current time)."""
 
     @abstractmethod
     def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:
@@ -133,11 +138,18 @@ class Store(ABC):
         """Counts over the audit log: records, decisions, erased payloads, erasures, purges."""
 
     @abstractmethod
-    def audit_verify(self, checkpoints: Path | None = None) -> VerifyReport:
+    def audit_verify(
+        self,
+        checkpoints: Path | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
         """Check every shard's chain (and each record's MAC when the store has the audit key),
         the erasures, the columns kept outside the chain, and every checkpoint of the history
         directory ``checkpoints`` (default: the store's own); a checkpoint whose MAC does not
-        match the key is refused."""
+        match the key is refused.
+
+        ``progress(records_checked)`` is called every ``audit.PROGRESS_EVERY`` records."""
 
     @abstractmethod
     def audit_checkpoint(self, directory: Path) -> Checkpoint:
@@ -169,6 +181,26 @@ class Store(ABC):
         than the store's decision retention leave the ``decisions`` index too (their audit
         records stay).
         """
+
+    @abstractmethod
+    def evidence_export(self, out: TextIO, where: EvidenceFilter) -> int:
+        """Write the records ``where`` selects as JSON Lines, each with its recorded and
+        captured times, user, device, household and (prompted decisions) the question as
+        asked; returns how many."""
+
+    @abstractmethod
+    def audit_report(self, where: EvidenceFilter) -> AuditReport:
+        """Per-day and total counts of the records ``where`` selects, with the privacy
+        statement's figures."""
+
+    @abstractmethod
+    def decision_evidence(self, decision_id: str) -> dict[str, Any] | None:
+        """The evidence line of one decision (as ``evidence_export`` writes it), or None."""
+
+    @abstractmethod
+    def subject_access(self, user_id: str, *, now: datetime) -> dict[str, Any]:
+        """Everything held about ``user_id``: consent state, caps, declines, retained
+        transcripts, decisions and consent records (a subject access request)."""
 
     @abstractmethod
     def policy_text(self, wanted: str) -> KeptPolicy | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +26,18 @@ from askfirst.store.checkpoint import latest_count, read_checkpoints, write_chec
 from askfirst.store.codec import decision_from_json
 from askfirst.store.engine import READ_ONLY, db_errors, lock_user, make_engine
 from askfirst.store.errors import BadValueError, ReadOnlyStore, StoreError, StoreUnavailable
+from askfirst.store.evidence import (
+    EvidenceFilter,
+    ambient_text_count,
+    decision_line,
+    evidence_lines,
+)
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
 from askfirst.store.limits import check_size
 from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
+from askfirst.store.report import AuditReport, build_report
 from askfirst.store.schema import (
     DEFAULT_SHARDS,
     audit_log,
@@ -45,6 +53,7 @@ from askfirst.store.schema import (
     utterances,
 )
 from askfirst.store.statements import Sql, run
+from askfirst.store.subject import subject_access
 from askfirst.store.turn import SqlTurn, decision_for, read_user_state, write_consent
 from askfirst.store.windows import check_window, put_window, take_window
 
@@ -286,15 +295,18 @@ class SqlStore(Store):
             )
         self._after_commit([done])
 
-    def set_child_profile(self, user_id: str, child_profile: bool) -> None:
+    def set_child_profile(
+        self, user_id: str, child_profile: bool, *, now: datetime | None = None
+    ) -> None:
         _require_text(user_id, "user_id")
+        at = db_time(datetime.now(UTC) if now is None else now, field="now")
         shard = self.shard_of(user_id)
         with self._write(shard) as conn:
             lock_user(conn, user_id)
             done = write_consent(
                 conn,
                 user_id=user_id,
-                at=db_time(datetime.now(UTC)),
+                at=at,
                 shard=shard,
                 key=self._key,
                 child_profile=child_profile,
@@ -421,7 +433,12 @@ class SqlStore(Store):
 
     # -- audit -----------------------------------------------------------------------------
 
-    def audit_verify(self, checkpoints: Path | None = None) -> VerifyReport:
+    def audit_verify(
+        self,
+        checkpoints: Path | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
         directory = checkpoints if checkpoints is not None else self._checkpoint_dir
         found: list[Checkpoint] = []
         refused: list[str] = []
@@ -434,7 +451,7 @@ class SqlStore(Store):
             elif checkpoints is not None or Path(directory).exists():
                 found, refused = read_checkpoints(Path(directory), key=self._key)
         with self._read() as conn:
-            report = audit.verify(conn, key=self._key, checkpoints=tuple(found))
+            report = audit.verify(conn, key=self._key, checkpoints=tuple(found), progress=progress)
         if not refused:
             return report
         return dataclasses.replace(report, ok=False, problems=[*refused, *report.problems])
@@ -554,6 +571,33 @@ class SqlStore(Store):
         if dropped:
             logger.info("store: purged %d decision index rows before %s", dropped, decided_before)
         return purged
+
+    def evidence_export(self, out: TextIO, where: EvidenceFilter) -> int:
+        count = 0
+        with self._read() as conn:
+            for line in evidence_lines(conn, where):
+                out.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
+                count += 1
+        return count
+
+    def audit_report(self, where: EvidenceFilter) -> AuditReport:
+        with self._read() as conn:
+            return build_report(
+                evidence_lines(conn, where),
+                since=None if where.since is None else db_time(where.since),
+                until=None if where.until is None else db_time(where.until),
+                ambient_rows_with_text=ambient_text_count(conn, where),
+            )
+
+    def decision_evidence(self, decision_id: str) -> dict[str, Any] | None:
+        _require_text(decision_id, "decision_id")
+        with self._read() as conn:
+            return decision_line(conn, decision_id)
+
+    def subject_access(self, user_id: str, *, now: datetime) -> dict[str, Any]:
+        _require_text(user_id, "user_id")
+        with self._read() as conn:
+            return subject_access(conn, user_id=user_id, now=now)
 
     def policy_text(self, wanted: str) -> KeptPolicy | None:
         with self._read() as conn:

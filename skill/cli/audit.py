@@ -1,4 +1,5 @@
-"""``askfirst audit verify|checkpoint|export|purge``, ``user forget`` and ``explain``.
+"""``askfirst audit verify|checkpoint|export|report|purge``, ``user forget|export`` and
+``explain``.
 
 Each handler returns the exit status: 0 ok, 1 verification failed or not found, 2 unusable
 input (bad arguments, an unreachable or unusable store).
@@ -7,14 +8,16 @@ input (bad arguments, an unreachable or unusable store).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from askfirst.skill.cli.report import FORMATS, moment, write_report
 from askfirst.skill.cli.stores import (
     MissingStore,
     add_store_option,
@@ -22,6 +25,7 @@ from askfirst.skill.cli.stores import (
     open_existing,
 )
 from askfirst.store.errors import StoreError
+from askfirst.store.evidence import KINDS, TIME_BASES, EvidenceFilter
 from askfirst.store.interface import Store
 from askfirst.store.keys import new_audit_key, read_audit_key
 
@@ -70,7 +74,39 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit status: 0 written, 2 the store or the output is unusable",
     )
     export.add_argument("--out", type=Path, help="output file (default: standard output)")
+    _filters(export)
+    export.add_argument("--user", metavar="USER", help="only this user's records")
+    export.add_argument("--device", metavar="DEVICE", help="only decisions heard on DEVICE")
+    export.add_argument(
+        "--household", metavar="HOUSEHOLD", help="only decisions heard in HOUSEHOLD"
+    )
+    export.add_argument(
+        "--rule", metavar="RULE", help="only decisions decided by RULE (e.g. R3.opted_out)"
+    )
+    export.add_argument(
+        "--offers-only", action="store_true", help="only decisions that permitted an offer"
+    )
+    export.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        choices=KINDS,
+        help="only records of this kind (repeatable)",
+    )
     export.set_defaults(func=_runner(run_export, read_only=True))
+    report = _add(
+        commands,
+        "report",
+        "count turns, offers, denials, consent events, erasures and policies per day",
+        "exit status: 0 reported and the privacy statement holds, 1 it does not (ambient "
+        "text kept, or an offer without prompted evidence), 2 unusable store or arguments",
+    )
+    _filters(report)
+    report.add_argument(
+        "--format", choices=FORMATS, default="text", help="text (default), json or csv"
+    )
+    report.add_argument("--out", type=Path, help="output file (default: standard output)")
+    report.set_defaults(func=_runner(run_report, read_only=True))
     purge = _add(
         commands,
         "purge",
@@ -111,6 +147,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "anyway)",
     )
     forget.set_defaults(func=_runner(run_forget))
+    subject = _add(
+        user_commands,
+        "export",
+        "write everything held about a user as JSON (a subject access request)",
+        "exit status: 0 written, 2 the store or the output is unusable",
+    )
+    subject.add_argument("user_id", metavar="USER", help="the user id (or device:ID)")
+    subject.add_argument("--out", type=Path, help="output file (default: standard output)")
+    subject.set_defaults(func=_runner(run_user_export, read_only=True))
 
     explain = _add(
         subparsers,
@@ -120,6 +165,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     explain.add_argument("decision_id", metavar="DECISION_ID")
     explain.set_defaults(func=_runner(run_explain, read_only=True))
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since", type=moment, metavar="TIME", help="from TIME (a date is midnight UTC)"
+    )
+    parser.add_argument(
+        "--until", type=moment, metavar="TIME", help="before TIME (a date is midnight UTC)"
+    )
+    parser.add_argument(
+        "--by",
+        choices=TIME_BASES,
+        default="recorded",
+        help="the time --since/--until apply to: recorded (default; every record) or "
+        "captured (decisions only: when the device heard the utterance)",
+    )
+
+
+def _evidence_filter(args: argparse.Namespace) -> EvidenceFilter:
+    return EvidenceFilter(
+        since=args.since,
+        until=args.until,
+        by=args.by,
+        user=getattr(args, "user", None),
+        device=getattr(args, "device", None),
+        household=getattr(args, "household", None),
+        rule=getattr(args, "rule", None),
+        offers_only=getattr(args, "offers_only", False),
+        kinds=tuple(getattr(args, "kind", ())),
+    )
 
 
 def retention_days(text: str) -> float:
@@ -256,16 +331,54 @@ def run_new_key(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    where = _evidence_filter(args)
     if args.out is None:
-        count = store.audit_export(out)
+        count = store.evidence_export(out, where)
     else:
         try:
             with args.out.open("w", encoding="utf-8") as f:
-                count = store.audit_export(f)
+                count = store.evidence_export(f, where)
         except OSError as exc:
             err.write(f"askfirst audit export: cannot write {str(args.out)!r}: {exc}\n")
             return 2
     err.write(f"exported {count} records\n")
+    return 0
+
+
+def run_report(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    report = store.audit_report(_evidence_filter(args))
+    if args.out is None:
+        write_report(report, out, args.format)
+    else:
+        try:
+            with args.out.open("w", encoding="utf-8") as f:
+                write_report(report, f, args.format)
+        except OSError as exc:
+            err.write(f"askfirst audit report: cannot write {str(args.out)!r}: {exc}\n")
+            return 2
+    if not report.clean:
+        err.write(f"askfirst audit report: {report.privacy_statement()}\n")
+        return 1
+    return 0
+
+
+def run_user_export(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
+    held = store.subject_access(args.user_id, now=datetime.now(UTC))
+    text = json.dumps(held, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if args.out is None:
+        out.write(text)
+    else:
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            err.write(f"askfirst user export: cannot write {str(args.out)!r}: {exc}\n")
+            return 2
+    counts = held["counts"]
+    err.write(
+        f"exported user {args.user_id!r}: {counts['decisions']} decisions, "
+        f"{counts['transcripts_with_text']} retained transcripts, {counts['declined']} "
+        f"declines, {counts['consent_records']} consent records\n"
+    )
     return 0
 
 
@@ -292,4 +405,28 @@ def run_explain(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO
         )
         return 1
     out.write(explain(decision) + "\n")
+    evidence = store.decision_evidence(args.decision_id)
+    if evidence is not None:
+        out.write(asked_line(evidence) + "\n")
     return 0
+
+
+def asked_line(evidence: dict[str, Any]) -> str:
+    """How the question arrived, from a decision's evidence line."""
+    where = f"heard on {evidence['device_id']!r}"
+    if evidence.get("household"):
+        where += f" in household {evidence['household']!r}"
+    when = f"captured {evidence['captured_at']}, recorded {evidence['recorded_at']}"
+    asked = evidence.get("asked")
+    if asked is None:
+        tag = evidence.get("tag") or "erased"
+        return f"The utterance was {tag}: no question as asked is kept ({where}; {when})."
+    parts = []
+    if asked.get("intent"):
+        slots = ", ".join(f"{k}={v!r}" for k, v in sorted(asked["slots"].items()))
+        parts.append(f"Alexa intent {asked['intent']}" + (f" with {slots}" if slots else ""))
+    if asked.get("transcript_retained"):
+        parts.append(f"transcript {asked['transcript']!r}")
+    elif not asked.get("intent"):
+        parts.append("transcript no longer retained")
+    return f"Asked: {'; '.join(parts)} ({where}; {when})."

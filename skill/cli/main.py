@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -97,7 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    result = func(args)
+    try:
+        result = func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`askfirst simulate --json | head`): stop quietly, as Unix tools
+        # do; point stdout at /dev/null so the interpreter's own flush at exit cannot fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return int(result)
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from askfirst.core.errors import CoreError
+from askfirst.policy.config import load_policy
 from askfirst.policy.errors import PolicyError
+from askfirst.policy.values import CatalogEntry
 from askfirst.skill.settings import load_settings
 from askfirst.skill.simulator.runner import Backend, Report, simulate
 from askfirst.skill.simulator.scenario import ScenarioError, load_scenario, parse_start, schema
@@ -50,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         metavar="[DEVICE=]TOKEN",
         help="bearer token for --url; repeat as DEVICE=TOKEN for several devices",
+    )
+    parser.add_argument(
+        "--same-users",
+        action="store_true",
+        help="with --url: send the scenario's user and session ids as they are (default: "
+        "prefixed with a fresh run id, printed, so a second run starts with fresh caps)",
     )
     parser.add_argument(
         "--store", metavar="URL", help="store URL (default: a fresh SQLite file per run)"
@@ -166,10 +175,21 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
     loaded = load_scenario(args.file, jsonl=True if args.jsonl else None)
     settings = load_settings(args.settings)
     backend: Backend
+    catalog: tuple[CatalogEntry, ...] = ()
     if args.url:
         from askfirst.skill.simulator.remote import OverHttp
 
-        backend = OverHttp.for_scenario(loaded, args.url, args.token)
+        run_id = None if args.same_users else f"run-{secrets.token_hex(4)}"
+        backend = OverHttp.for_scenario(loaded, args.url, args.token, run_id=run_id)
+        if run_id is not None:
+            err.write(
+                f"askfirst simulate: run id {run_id} (users and sessions are {run_id}.NAME)\n"
+            )
+        local = args.policy or (
+            loaded.resolve(loaded.scenario.policy) if loaded.scenario.policy else None
+        )
+        if local is not None:  # the server's own catalog is unknown otherwise
+            catalog = tuple(load_policy(local).catalog)
         start = datetime.now(UTC).replace(microsecond=0)
     else:
         from askfirst.skill.simulator.inprocess import InProcess
@@ -183,6 +203,7 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
             checkpoint_every=args.checkpoint_every,
             audit_key=_audit_key(args.key_file, needed=args.checkpoints is not None),
         )
+        catalog = tuple(backend.pipeline.policy.catalog)
     total = len(loaded.scenario.events)
     bar = None
     if total >= PROGRESS_MIN_EVENTS and err.isatty():
@@ -196,6 +217,7 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
             start=start,
             broadcast_window_seconds=settings.broadcast_window_seconds,
             progress=None if bar is None else bar.update,
+            catalog=catalog,
         )
     finally:
         if bar is not None:

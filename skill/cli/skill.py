@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import shlex
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -64,6 +65,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     model.set_defaults(func=run_model)
 
 
+def _regenerate(args: argparse.Namespace) -> str:
+    """The command that rewrites the model with the options this check was given."""
+    words = ["askfirst", "skill", "model"]
+    if Path(args.policy) != EXAMPLE_POLICY_PATH:
+        words += ["--policy", str(args.policy)]
+    if Path(args.out) != DEFAULT_OUT:
+        words += ["--out", str(args.out)]
+    if args.invocation_name != DEFAULT_INVOCATION_NAME:
+        words += ["--invocation-name", args.invocation_name]
+    return shlex.join(words)
+
+
 def run_model(
     args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -97,6 +110,6 @@ def run_model(
         fromfile=f"{path} (committed)",
         tofile=f"{path} (from {args.policy})",
     )
-    err.write(f"askfirst skill model --check: {path} is out of date; run `askfirst skill model`\n")
+    err.write(f"askfirst skill model --check: {path} is out of date; run `{_regenerate(args)}`\n")
     err.writelines(list(diff)[:60])
     return 1

@@ -71,7 +71,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from askfirst.skill.settings import WyomingListener, load_settings
     from askfirst.skill.wiring import pipeline_from_settings
-    from askfirst.skill.wyoming.service import Service, listener_for
+
+    try:
+        from askfirst.skill.wyoming.service import Service, listener_for
+    except ImportError as exc:  # the wyoming extra is optional
+        sys.stderr.write(
+            f"askfirst wyoming: needs the 'wyoming' package ({exc}); "
+            "install it with: pip install 'askfirst[wyoming]'\n"
+        )
+        return 2
 
     try:
         settings = load_settings(args.settings)
@@ -114,6 +122,8 @@ async def _serve(service: Service, uri: str) -> int:
         f"models {list(service.asr_locales)!r})\n"
     )
     sys.stderr.flush()
-    async with server:
+    try:
         await stop.wait()
+    finally:
+        await server.close()
     return 0

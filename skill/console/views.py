@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,7 @@ from askfirst.skill.console.playground import Format, PlaygroundError, run_scena
 from askfirst.skill.settings import Settings
 from askfirst.skill.simulator.scenario import ScenarioError
 from askfirst.store.base import Store
+from askfirst.store.chain import VerifyReport
 from askfirst.store.checkpoint import read_checkpoints
 from askfirst.store.errors import StoreError
 from askfirst.store.keys import read_audit_key
@@ -311,24 +314,39 @@ def _checkpoint() -> Any:
 
 @console.route("/audit/verify", methods=["POST"])
 def verify() -> Response:
-    """Verify the chain, streaming the page: progress first, the verdict when it is known."""
+    """Verify the chain, streaming the page: a progress bar as records are checked, then the
+    verdict. Each step appends a new bar; the stylesheet shows only the last (no script)."""
     store = _store()
     summary = store.log_summary()
-    env = current_app.jinja_env
-    page = env.get_template("verify.html")
+    page = current_app.jinja_env.get_template("verify.html")
     checkpoint_path = _settings().checkpoint_dir
+    steps: queue.Queue[int | VerifyReport | StoreError] = queue.Queue()
+
+    def run() -> None:
+        try:
+            steps.put(store.audit_verify(checkpoint_path, progress=steps.put))
+        except StoreError as exc:
+            steps.put(exc)
 
     def parts() -> Iterator[str]:
-        context = {"summary": summary, "checkpoint_path": checkpoint_path}
-        yield page.module.head(**context)  # type: ignore[attr-defined]
+        macros: Any = page.module
+        yield macros.head(summary=summary, checkpoint_path=checkpoint_path)
         started = time.perf_counter()
-        try:
-            report = store.audit_verify(checkpoint_path)
-        except StoreError as exc:
-            yield page.module.failed(error=str(exc))  # type: ignore[attr-defined]
+        worker = threading.Thread(target=run, name="askfirst-console-verify", daemon=True)
+        worker.start()
+        while True:
+            step = steps.get()
+            if isinstance(step, int):
+                yield macros.step(checked=step, total=summary.records)
+                continue
+            worker.join()
+            if isinstance(step, StoreError):
+                yield macros.failed(error=str(step))
+            else:
+                seconds = time.perf_counter() - started
+                yield macros.step(checked=step.count, total=summary.records)
+                yield macros.verdict(report=step, seconds=seconds)
             return
-        seconds = time.perf_counter() - started
-        yield page.module.verdict(report=report, seconds=seconds)  # type: ignore[attr-defined]
 
     return Response(stream_with_context(parts()), mimetype="text/html")
 

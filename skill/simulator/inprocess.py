@@ -145,6 +145,8 @@ class InProcess(Backend):
     def decide(self, handle: object) -> dict[str, Any]:
         if not isinstance(handle, Heard):
             raise TypeError(f"expected a Heard handle, got {type(handle).__name__}")
+        # The server hears a capture once it has ended: its decision is recorded then.
+        self.clock.now = max(self.clock.now, handle.turn.capture.end)
         return self.pipeline.decide(handle).to_json()
 
     def intent(
@@ -205,7 +207,7 @@ class InProcess(Backend):
         self.pipeline.declined(user_id=user_id, offer_id=offer_id, decision_id=decision_id)
 
     def set_child_profile(self, user_id: str) -> None:
-        self.pipeline.store.set_child_profile(user_id, True)
+        self.pipeline.store.set_child_profile(user_id, True, now=self.clock.now)
 
     def close(self) -> None:
         try:

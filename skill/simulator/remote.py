@@ -33,15 +33,30 @@ class ServerError(SkillError):
 class OverHttp(Backend):
     """Sends events to ``url`` (``/v1/utterances``, ``/v1/assistant-asked``, ``/v1/declined``)."""
 
-    def __init__(self, url: str, tokens: Mapping[str, str], *, default_token: str | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        tokens: Mapping[str, str],
+        *,
+        default_token: str | None,
+        run_id: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.tokens = dict(tokens)
         self.default_token = default_token
+        self.run_id = run_id
+        """Prefixed to every user and session id, so a second run starts with fresh caps."""
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="askfirst-sim-http")
 
     @classmethod
-    def for_scenario(cls, loaded: LoadedScenario, url: str, token_args: list[str]) -> OverHttp:
-        """A backend after checking the scenario uses only what the device API offers."""
+    def for_scenario(
+        cls, loaded: LoadedScenario, url: str, token_args: list[str], *, run_id: str | None = None
+    ) -> OverHttp:
+        """A backend after checking the scenario uses only what the device API offers.
+
+        Every device needs its own token once there are several: one token makes them one
+        device on the server, which then cannot tell a broadcast from one device hearing twice.
+        """
         tokens: dict[str, str] = {}
         default: str | None = None
         for arg in token_args:
@@ -60,6 +75,13 @@ class OverHttp(Backend):
                 f"--token: expected a token for every device {devices!r}, got none for "
                 f"{missing!r} (give --token DEVICE=TOKEN, or one --token for all)"
             )
+        shared = [d for d in missing if len(devices) > 1]
+        if shared:
+            raise ScenarioError(
+                f"--token: expected one --token DEVICE=TOKEN per device for a scenario with "
+                f"devices {devices!r}, got one token for {shared!r}; a single token makes them "
+                "one device on the server (broadcasts and households would not be detected)"
+            )
         children = [name for name, profile in scenario.users.items() if profile.child_profile]
         if children:
             raise ScenarioError(
@@ -73,7 +95,11 @@ class OverHttp(Backend):
                     "Alexa intents reach a server only as signed /alexa requests, which carry no "
                     "decision back; run this scenario in-process (without --url)"
                 )
-        return cls(url, tokens, default_token=default)
+        return cls(url, tokens, default_token=default, run_id=run_id)
+
+    def _named(self, name: str) -> str:
+        """A user or session id in this run's namespace."""
+        return name if self.run_id is None else f"{self.run_id}.{name}"
 
     def _headers(self, device_id: str) -> dict[str, str]:
         token = self.tokens.get(device_id, self.default_token)
@@ -111,9 +137,9 @@ class OverHttp(Backend):
             "locale": spoken.locale,
         }
         if spoken.user_id is not None:
-            fields["user_id"] = spoken.user_id
+            fields["user_id"] = self._named(spoken.user_id)
         if spoken.session_id is not None:
-            fields["session_id"] = spoken.session_id
+            fields["session_id"] = self._named(spoken.session_id)
         if spoken.limit_ad_tracking is not None:
             fields["limit_ad_tracking"] = spoken.limit_ad_tracking
         if spoken.audio is None:
@@ -152,7 +178,11 @@ class OverHttp(Backend):
         self._post(
             "/v1/declined",
             device_id,
-            json={"user_id": user_id, "offer_id": offer_id, "decision_id": decision_id},
+            json={
+                "user_id": self._named(user_id),
+                "offer_id": offer_id,
+                "decision_id": decision_id,
+            },
         )
 
     def set_clock(self, now: datetime) -> None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from askfirst.core.errors import CoreError
 from askfirst.policy.errors import PolicyError
+from askfirst.policy.matching import match_catalog
+from askfirst.policy.values import CatalogEntry
 from askfirst.skill.simulator.scenario import Event, Expect, LoadedScenario, ScenarioError
 from askfirst.store.errors import StoreError
 from askfirst.turn.errors import TurnError
@@ -152,15 +154,22 @@ def simulate(
     start: datetime | None = None,
     broadcast_window_seconds: float = 1.5,
     progress: Callable[[int], None] | None = None,
+    catalog: Sequence[CatalogEntry] = (),
 ) -> Report:
     """Play every event of ``loaded`` through ``backend``; never stops at a failed expectation.
 
     ``start`` is the time of ``at: 0`` (default: the scenario's ``start``, else
     :func:`default_start`; a server over HTTP gets the real current time, so its own clock
     agrees).
+
+    With the ``catalog`` the scenario runs against, an ``expect.offer`` that names no catalog
+    entry is unusable input (ScenarioError listing the ids), and ``expect.question`` is matched
+    the way a spoken topic is ("headphones" names "noise cancelling headphones").
     """
     scenario = loaded.scenario
+    check_catalog_ids(loaded, catalog)
     t0 = start or scenario.start_time or default_start(datetime.now(UTC))
+    backend.set_clock(t0)
     for name, profile in scenario.users.items():
         if profile.child_profile:
             backend.set_child_profile(name)
@@ -185,6 +194,7 @@ def simulate(
                     heard=heard,
                     last_decision=last_decision,
                     window=window,
+                    catalog=catalog,
                 )
             )
         except (TurnError, CoreError, PolicyError, StoreError) as exc:
@@ -206,6 +216,7 @@ def _play(
     heard: dict[int, object],
     last_decision: dict[str, str],
     window: float,
+    catalog: Sequence[CatalogEntry] = (),
 ) -> Outcome:
     """Play one event."""
     scenario = loaded.scenario
@@ -239,7 +250,13 @@ def _play(
         )
     if result is not None and result.get("offer"):
         last_decision[user or f"device:{event.device}"] = str(result["decision"]["id"])
-    failures = () if event.expect is None or result is None else _check(event.expect, result)
+    failures: Sequence[str] = ()
+    if event.expect is not None and result is not None:
+        topic_ids: tuple[str, ...] = ()
+        if isinstance(event.expect.question, str) and catalog:
+            locale = event.locale or scenario.locale
+            topic_ids = match_catalog(event.expect.question, catalog, locale=locale)
+        failures = _check(event.expect, result, topic_ids=topic_ids)
     where = f"event {index} (line {loaded.lines[index]}, at {event.at:g}s, {event.device})"
     return Outcome(
         index=index,
@@ -327,8 +344,32 @@ def _wav_seconds(data: bytes) -> float:
         return MIN_DURATION
 
 
-def _check(expect: Expect, result: Mapping[str, Any]) -> list[str]:
-    """Every way ``result`` differs from ``expect``, in words."""
+def check_catalog_ids(loaded: LoadedScenario, catalog: Sequence[CatalogEntry]) -> None:
+    """Refuse an ``expect.offer`` or ``decline`` naming no entry of ``catalog`` (when given)."""
+    if not catalog:
+        return
+    known = sorted(entry.id for entry in catalog)
+    for index, event in enumerate(loaded.scenario.events):
+        named = []
+        if event.expect is not None and isinstance(event.expect.offer, str):
+            named.append(("expect.offer", event.expect.offer))
+        if event.decline is not None:
+            named.append(("decline", event.decline))
+        for field, value in named:
+            if value not in known:
+                raise ScenarioError(
+                    f"{loaded.source}: line {loaded.lines[index]}: event {index}: {field}: "
+                    f"expected a catalog id, one of {known!r}, got {value!r}"
+                )
+
+
+def _check(
+    expect: Expect, result: Mapping[str, Any], *, topic_ids: Sequence[str] = ()
+) -> list[str]:
+    """Every way ``result`` differs from ``expect``, in words.
+
+    ``topic_ids`` are the catalog entries ``expect.question`` names, matched as a spoken topic.
+    """
     failures = []
     decision = result.get("decision") or {}
     offer = result.get("offer")
@@ -368,7 +409,8 @@ def _check(expect: Expect, result: Mapping[str, Any]) -> list[str]:
         elif isinstance(expect.question, str) and question is not None:
             wanted = expect.question.casefold()
             ids = [str(i).casefold() for i in question.get("catalog_ids") or []]
-            if (topic or "").casefold() != wanted and wanted not in ids:
+            named = {i.casefold() for i in topic_ids}
+            if (topic or "").casefold() != wanted and wanted not in ids and not named & set(ids):
                 failures.append(
                     f"expected a question about {expect.question!r}, got topic {topic!r} "
                     f"(catalog ids {question.get('catalog_ids')!r})"

@@ -7,6 +7,7 @@ the file, the event index and line, the field and what was wrong.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Sequence
@@ -132,6 +133,11 @@ class Event(BaseModel):
         """``"2d 9h"`` -> seconds; numbers pass through to the float check."""
         if not isinstance(value, str):
             return value
+        try:
+            float(value)  # YAML reads 1.0e12 as a string: a number, left to the float check
+            return value
+        except ValueError:
+            pass
         match = _SPAN.match(value)
         if match is None or not any(match.groupdict().values()):
             raise ValueError(
@@ -369,10 +375,32 @@ def _problem(item: ErrorDetails) -> str:
     if item["type"] == "missing":
         return f"{field}: required field is missing"
     if item["type"] == "extra_forbidden":
-        return f"{field}: unknown field (value {item['input']!r}); see schemas/scenario.schema.json"
+        hint = _did_you_mean(loc)
+        return (
+            f"{field}: unknown field (value {item['input']!r}){hint}; "
+            "see schemas/scenario.schema.json"
+        )
     if item["type"] == "value_error":
         return f"{field}: {message}" if field else message
     return f"{field}: {message}, got {item['input']!r}"
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """``; did you mean 'offer'?`` for a misspelt key, from the fields allowed where it stands."""
+    if not loc or not isinstance(loc[-1], str):
+        return ""
+    parents = [part for part in loc[:-1] if isinstance(part, str)]
+    model: type[BaseModel] = Scenario
+    if parents[-1:] == ["expect"]:
+        model = Expect
+    elif parents[:1] == ["events"] or (not parents and isinstance(loc[0], int)):
+        model = Event
+    elif parents[:1] == ["users"]:
+        model = UserProfile
+    elif parents[:1] == ["devices"]:
+        model = DeviceProfile
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -147,4 +147,6 @@ def _reason(decision: dict[str, Any]) -> str:
 
 
 def _expected(expect: dict[str, Any]) -> str:
-    return "expected " + ", ".join(f"{key}={json.dumps(value)}" for key, value in expect.items())
+    return "expected " + ", ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in expect.items()
+    )

@@ -362,17 +362,6 @@ class Connection(AsyncEventHandler):
             user = pipeline.user_key(user_id=None, device_id=identity.device_id)
             last = await asyncio.to_thread(pipeline.last_decision, user_id=user, session_id=None)
         said = answer(result, context=context, last=last)
-        if said.asks_back and conversation:
-            await asyncio.to_thread(
-                pipeline.assistant_asked,
-                device_id=identity.device_id,
-                prompt_ended_at=datetime.now(UTC),
-            )
-            service.recall.asked(
-                conversation_id=conversation,
-                device_id=identity.device_id,
-                seconds=service.settings.listening_window_seconds,
-            )
         logger.info(
             "wyoming: turn %s on %r (%s via %s): %s",
             result.utterance.id,
@@ -381,4 +370,19 @@ class Connection(AsyncEventHandler):
             facts.source,
             said.event.type,
         )
+        asks_back = said.asks_back and conversation
+        if asks_back:
+            service.recall.asked(
+                conversation_id=conversation,
+                device_id=identity.device_id,
+                seconds=service.settings.listening_window_seconds,
+            )
         await self.write_event(said.event)
+        if asks_back:
+            # After the answer, not before it: the window must exist by the user's next turn,
+            # which comes only once the reply has been spoken.
+            await asyncio.to_thread(
+                pipeline.assistant_asked,
+                device_id=identity.device_id,
+                prompt_ended_at=datetime.now(UTC),
+            )

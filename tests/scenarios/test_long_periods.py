@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from askfirst.skill.cli.main import main
 from askfirst.skill.simulator.scenario import ScenarioError, load_scenario, parse_start
-from askfirst.store.base import open_store
+from askfirst.store.base import Store, open_store
+from askfirst.store.evidence import EvidenceFilter
 from askfirst.store.keys import read_audit_key
 
 QUARTER = """\
@@ -103,11 +106,12 @@ def test_a_quarter_runs_on_the_virtual_clock_and_writes_checkpoints(
     store = open_store(f"sqlite:///{db}", audit_key=read_audit_key(key))
     try:
         # --start overrides the scenario's start: the last event is 89d 23:59:59 after April 1.
-        records = [json.loads(r) for r in _export(store)]
-        assert [r["at"][:19] for r in records] == [
-            "2026-04-01T00:00:00",
-            "2026-05-16T09:00:00",
-            "2026-06-29T23:59:59",
+        # A spoken turn is recorded when its capture ends; an Alexa intent when it arrives.
+        lines = _evidence(store)
+        assert [(r["captured_at"][:19], r["recorded_at"][:19]) for r in lines] == [
+            ("2026-04-01T00:00:00", "2026-04-01T00:00:01"),
+            ("2026-05-16T09:00:00", "2026-05-16T09:00:01"),
+            ("2026-06-29T23:59:59", "2026-06-29T23:59:59"),
         ]
         report = store.audit_verify(checkpoint)
         assert report.ok, report.problems
@@ -135,12 +139,7 @@ def test_start_and_checkpoint_refuse_a_remote_run(
     assert "expected an in-process run, got --url" in capsys.readouterr().err
 
 
-def _export(store: object) -> list[str]:
-    import io
-
-    from askfirst.store.interface import Store
-
-    assert isinstance(store, Store)
+def _evidence(store: Store) -> list[dict[str, Any]]:
     out = io.StringIO()
-    store.audit_export(out)
-    return out.getvalue().splitlines()
+    store.evidence_export(out, EvidenceFilter())
+    return [json.loads(line) for line in out.getvalue().splitlines()]

@@ -128,6 +128,7 @@ def test_url_mode_with_a_wrong_token_exits_2_naming_the_server_answer(
         ("child_profile.yaml", ["t"], "users.mia.child_profile: the device API cannot set"),
         ("tv_broadcast.yaml", ["kitchen=t"], "expected a token for every device"),
         ("asked.yaml", ["=t"], "expected TOKEN or DEVICE=TOKEN, got '=t'"),
+        ("tv_broadcast.yaml", ["t"], "expected one --token DEVICE=TOKEN per device"),
     ],
 )
 def test_url_mode_refuses_what_the_device_api_cannot_do(
@@ -143,3 +144,18 @@ def test_an_unreachable_server_exits_2(capsys: pytest.CaptureFixture[str]) -> No
     asked = str(REPO / "examples" / "scenarios" / "asked.yaml")
     assert main(["simulate", "--url", "http://127.0.0.1:9", "--token", "t", asked]) == 2
     assert "POST http://127.0.0.1:9/v1/utterances: expected a response" in capsys.readouterr().err
+
+
+def test_a_second_run_against_the_same_server_starts_fresh(
+    server: tuple[str, Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = server
+    asked = str(REPO / "examples" / "scenarios" / "asked.yaml")
+    devices = {event.device for event in load_scenario(Path(asked)).scenario.events}
+    tokens = [f"{device}={token}" for token, device in TOKENS.items() if device in devices]
+    argv = ["simulate", "--url", url, *(w for t in tokens for w in ("--token", t)), asked]
+    assert main(argv) == 0, capsys.readouterr()
+    first = capsys.readouterr().err
+    assert main(argv) == 0, capsys.readouterr()  # the same users would be over their caps
+    second = capsys.readouterr().err
+    assert "run id run-" in first and "run id run-" in second and first != second

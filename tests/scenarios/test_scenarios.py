@@ -128,7 +128,7 @@ def test_exit_0_when_every_expectation_holds(capsys: pytest.CaptureFixture[str])
         (
             "name: x\nevents:\n  - at: 1.0e12\n    say: hi\n",
             "far.yaml",
-            ["line 3: event 0: events[0].at", "less than or equal to 604800", "1.0e12"],
+            ["line 3: event 0: events[0].at", "less than or equal to 34560000", "1.0e12"],
         ),
         (
             "name: x\nevents:\n  - at: .nan\n    say: hi\n",
@@ -148,7 +148,7 @@ def test_exit_0_when_every_expectation_holds(capsys: pytest.CaptureFixture[str])
         (
             '{"at": 1e12, "say": "hi"}\n',
             "far.jsonl",
-            ["line 1 (event 0): at", "less than or equal to 604800"],
+            ["line 1 (event 0): at", "less than or equal to 34560000"],
         ),
     ],
 )

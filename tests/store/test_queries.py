@@ -154,3 +154,12 @@ def test_a_user_is_found_by_key_or_by_the_keys_last_part(store: SqlStore) -> Non
     assert _ids(store, user_id="ann") == ["d0"]
     assert _ids(store, user_id="household:flat-12:annabel") == ["d1"]
     assert _ids(store, user_id="flat-12") == []
+
+
+def test_verify_reports_its_progress(log: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from askfirst.store import audit
+
+    monkeypatch.setattr(audit, "PROGRESS_EVERY", 2)
+    seen: list[int] = []
+    assert log.audit_verify(progress=seen.append).ok
+    assert seen == [2, 4, 6]

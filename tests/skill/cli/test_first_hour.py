@@ -116,3 +116,104 @@ def test_a_database_that_is_not_a_store_is_refused(
     sqlite3.connect(other).close()
     assert main(["audit", "verify", "--store", f"sqlite:///{other}"]) == 2
     assert "expected an askfirst store" in capsys.readouterr().err
+
+
+def _scenario(tmp_path: Path, body: str, name: str = "s.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return str(path)
+
+
+def test_an_expected_offer_outside_the_catalog_is_unusable_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scenario(
+        tmp_path,
+        "name: t\nevents:\n  - at: 0\n    say: 'Alexa, any deals on coffee?'\n"
+        "    trigger: wake_word\n"
+        "    expect: {offer: coffee-supreme}\n",
+    )
+    assert main(["simulate", path]) == 2
+    err = capsys.readouterr().err
+    assert "expect.offer: expected a catalog id" in err
+    assert "'coffee-morning-roast'" in err and "'coffee-supreme'" in err
+
+
+def test_a_misspelt_expect_key_gets_a_did_you_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scenario(
+        tmp_path,
+        "name: t\nevents:\n  - at: 0\n    say: 'hello'\n    expect: {ofer: false}\n",
+    )
+    assert main(["simulate", path]) == 2
+    assert "did you mean 'offer'?" in capsys.readouterr().err
+
+
+def test_expected_question_matches_like_a_spoken_topic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scenario(
+        tmp_path,
+        "name: t\nevents:\n  - at: 0\n"
+        "    say: 'Alexa, do you have deals on noise cancelling headphones?'\n"
+        "    trigger: wake_word\n    expect: {question: headphones, offer: headphones-quietwave}\n",
+    )
+    assert main(["simulate", path, "--color", "never"]) == 0, capsys.readouterr()
+
+
+def test_korean_expectations_print_as_korean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scenario(
+        tmp_path,
+        "name: t\nlocale: ko-KR\nevents:\n  - at: 0\n    say: '아리아, 커피 추천해 줘'\n"
+        "    trigger: wake_word\n    expect: {question: 커피}\n",
+    )
+    assert main(["simulate", path, "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert 'question="커피"' in out and "\\u" not in out
+
+
+def test_json_output_into_a_closed_pipe_ends_quietly() -> None:
+    showcase = str(ROOT / "examples" / "scenarios" / "showcase.yaml")
+    done = subprocess.run(
+        f"{sys.executable} -m askfirst.skill.cli.main simulate --json {showcase} | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_skill_model_check_hint_repeats_the_policy_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "mine.toml"
+    text = (ROOT / "examples" / "policy.toml").read_text(encoding="utf-8")
+    policy.write_text(text.replace('"espresso", ', '"espresso", "cold brew", '), encoding="utf-8")
+    assert main(["skill", "model", "--check", "--policy", str(policy)]) == 1
+    assert f"run `askfirst skill model --policy {policy}`" in capsys.readouterr().err
+
+
+def test_policy_check_reports_every_problem_and_shadowed_synonyms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "examples" / "policy.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace('synonyms = ["shoes",', 'synonyms = ["Espresso", "shoes",', 1).replace(
+            'locales = ["en-US", "ko-KR"]', 'locales = ["en-US", "xx-XX"]', 1
+        ),
+        encoding="utf-8",
+    )
+    assert main(["policy", "check", str(bad)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert "locales[1]" in lines[0]
+    assert "catalog[1].synonyms[0]" in lines[1] and "'Espresso'" in lines[1]
+    assert "catalog[0].synonyms[2] ('coffee-morning-roast')" in lines[1]

@@ -151,13 +151,23 @@ def test_a_turn_shows_its_rules_record_and_explanation(
     assert operator.get("/console/turns/nope", base_url=BASE).status_code == 404
 
 
-def test_audit_page_verifies_and_exports(operator: FlaskClient) -> None:
+def test_audit_page_verifies_and_exports(
+    operator: FlaskClient, played: tuple[Live, Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from askfirst.store import audit
+
+    monkeypatch.setattr(audit, "PROGRESS_EVERY", 3)
+    records = played[0].app.extensions["askfirst.pipeline"].store.log_summary().records
     page = operator.get("/console/audit", base_url=BASE).get_data(as_text=True)
     assert "Records" in page and "Last checkpoint" in page
     verified = operator.post(
         "/console/audit/verify", data={"csrf_token": csrf_of(page)}, base_url=BASE
     ).get_data(as_text=True)
     assert "The log verifies" in verified
+    steps = re.findall(r"(\d+) of (\d+) records checked", verified)
+    expected = [*range(3, records + 1, 3), records]
+    assert [int(done) for done, _ in steps] == expected
+    assert {int(total) for _, total in steps} == {records}
     export = operator.get("/console/audit/export.jsonl", base_url=BASE)
     lines = export.get_data(as_text=True).splitlines()
     assert lines and all(json.loads(line)["hash"] for line in lines)
@@ -298,3 +308,19 @@ def test_a_large_export_is_spooled_to_disk_and_sent_whole(
         by_shard.setdefault(record["shard"], []).append(record["seq"])
     assert len(records) == summary.records  # every record, each shard's chain whole
     assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in by_shard.values())
+
+
+def test_serve_warns_when_instances_would_not_share_console_sessions(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from askfirst.skill.api.serve import check_settings
+
+    monkeypatch.setenv("ASKFIRST_STORE_URL", "postgresql://askfirst@db.invalid/askfirst")
+    monkeypatch.setenv("ASKFIRST_CONSOLE_TOKENS", '["operator-7f3c9e51d2a84b06"]')
+    monkeypatch.setenv("ASKFIRST_BROADCAST_KEY", "k" * 32)
+    check_settings(None)
+    assert "ASKFIRST_CONSOLE_SECRET is not set" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("ASKFIRST_CONSOLE_SECRET", "s" * 32)
+    check_settings(None)
+    assert "CONSOLE_SECRET" not in caplog.text

@@ -23,7 +23,7 @@ from wyoming.event import Event
 
 from askfirst.policy.config import load_policy
 from askfirst.skill.settings import Settings, WyomingListener, load_settings
-from askfirst.skill.wyoming.server import start
+from askfirst.skill.wyoming.server import Listening, start
 from askfirst.skill.wyoming.service import Service
 from askfirst.store.base import open_store
 from askfirst.turn.pipeline import Pipeline
@@ -42,15 +42,11 @@ class Running:
     port: int
     service: Service
     loop: asyncio.AbstractEventLoop
-    server: asyncio.Server
+    server: Listening
     thread: threading.Thread = field(repr=False)
 
     def stop(self) -> None:
-        async def close() -> None:
-            self.server.close()
-            await self.server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
