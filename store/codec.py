@@ -1,8 +1,8 @@
 """The store's JSON for the policy's values: the one wire shape of ``askfirst.policy.wire``
 (pydantic ``TypeAdapter`` s over the policy dataclasses), with its errors as the store's own.
 
-Records written before the wire shape existed decode the same way: the field names and values
-are unchanged, and times in either ``+00:00`` or ``Z`` form are read.
+What is stored is unchanged: the same field names and values, and an utterance's time still in
+``isoformat`` form (``+00:00``); records written before decode the same way.
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ T = TypeVar("T")
 JsonObject = dict[str, Any]
 
 decision_to_json = wire.decision_to_json
-utterance_to_json = wire.utterance_to_json
 user_state_to_json = wire.user_state_to_json
+
+
+def utterance_to_json(utterance: Utterance) -> JsonObject:
+    """The wire shape, with the time written as ``datetime.isoformat`` (``+00:00``), as every
+    stored record has it: exports and reports compare these texts."""
+    obj = wire.utterance_to_json(utterance)
+    obj["at"] = utterance.at.isoformat()
+    return obj
 
 
 def decision_from_json(obj: object) -> Decision:
