@@ -115,8 +115,9 @@ class Settings(BaseSettings):
     device_concurrency: int = Field(default=4, ge=1)
     """Requests one device may have in flight per process; more are a 429 with Retry-After."""
     audio_concurrency: int | None = Field(default=None, ge=1)
-    """Audio turns in flight per process; default twice the recogniser pool (``pool_size``,
-    else one per core). More are a 429 with Retry-After, so text turns keep their threads."""
+    """Audio turns in flight per process; default one less than the recogniser pool
+    (``pool_size``, else one per core), at least one. More are a 429 with Retry-After, so text
+    turns keep their threads and a core."""
     device_tokens: dict[str, str | DeviceEntry] = Field(default_factory=dict)
     """Bearer token -> the device it names: ``{"tok": {"device": "kitchen", "household":
     "flat-12", "room": "kitchen"}}``, or the older ``{"tok": "kitchen"}`` (a household of one)."""

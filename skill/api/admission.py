@@ -17,12 +17,10 @@ shrinking to the time left), so a slow sender costs one thread for that long at 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import math
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from askfirst.core.devices import Device
+from askfirst.skill.api.protocol_errors import close_after_response
 from askfirst.skill.api.routes import device_for
 from askfirst.skill.errors import SkillError
 
@@ -204,13 +203,12 @@ class Admission:
 
 
 def _stop_reading(environ: dict[str, Any]) -> None:
-    """End the connection's read side: the body was not (wholly) read, and gunicorn would
-    otherwise drain it before the next request on a kept-alive connection, the slow sender
-    pinning the thread after all. The answer is still written; then the connection closes."""
+    """Close the connection after the answer: the body was not (wholly) read, and gunicorn
+    would otherwise drain it (or parse it as the next request) on a kept-alive connection, the
+    slow sender pinning the thread after all. See ``protocol_errors.JsonErrorWorker``."""
     sock = environ.get("gunicorn.socket")
     if sock is not None:
-        with contextlib.suppress(OSError):  # the peer may already be gone
-            sock.shutdown(socket.SHUT_RD)
+        close_after_response(sock)
 
 
 def _refusal(refused: SkillError, start_response: Callable[..., Any]) -> list[bytes]:

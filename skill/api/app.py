@@ -81,7 +81,9 @@ def admission_limits(settings: Settings) -> Limits:
     pool = settings.pool_size or os.cpu_count() or 1
     return Limits(
         device_concurrency=settings.device_concurrency,
-        audio_concurrency=settings.audio_concurrency or 2 * pool,
+        # One core's worth of recognition is left for text turns (issue 12: text p99 under
+        # audio load within 3x of idle); one audio turn at least.
+        audio_concurrency=settings.audio_concurrency or max(1, pool - 1),
         max_body_reads=settings.max_body_reads,
         body_read_seconds=settings.body_read_seconds,
         max_body_bytes=settings.max_body_bytes,
