@@ -92,9 +92,12 @@ class Settings(BaseSettings):
     store_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     """The deadline of every database call (connect, lock, statement, unacknowledged TCP):
     a stalled database answers 503 in about this long instead of hanging the request."""
-    checkpoint_path: Path | None = None
-    """Where audit checkpoints are written (outside the database)."""
+    checkpoint_dir: Path | None = None
+    """The audit checkpoint history, outside the database (needs ``audit_key_file``)."""
     checkpoint_every: int = Field(default=1000, ge=1)
+    audit_key_file: Path | None = None
+    """The audit key, outside the database: every record gets an HMAC under it, and
+    checkpoints are keyed with it (``askfirst audit new-key FILE`` makes one)."""
     vosk_model: Path | None = None
     """The en-US Vosk model directory (``ASKFIRST_VOSK_MODEL``)."""
     vosk_models: dict[str, Path] = Field(default_factory=dict)
