@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -140,49 +140,79 @@ def parse_policy(text: str, *, source: str) -> Policy:
 
 
 def _check(model: PolicyModel, source: str) -> None:
-    """The checks that span fields: unique ids, product ids by kind, no prices, locales."""
+    """The checks that span fields, all of them reported at once (one line each)."""
+    problems = list(_problems(model))
+    if problems:
+        field, problem = problems[0]
+        error = PolicyConfigError(source, field, problem)
+        if len(problems) > 1:
+            more = "\n".join(f"{source}: {f}: {p}" for f, p in problems[1:])
+            error.args = (f"{error.args[0]}\n{more}",)
+        raise error
+
+
+def _problems(model: PolicyModel) -> Iterator[tuple[str, str]]:
+    """(field, problem) for each cross-field problem: unique ids, product ids by kind, no
+    prices, known locales, and no catalog term shared by two entries (the first would win)."""
     known = available_locales()
     for index, locale in enumerate(model.locales):
         try:
             resolve_locale(locale)
         except PolicyError:
             names = ", ".join(repr(name) for name in known)
-            raise PolicyConfigError(
-                source, f"locales[{index}]", f"expected one of {names}, got {locale!r}"
-            ) from None
+            yield (f"locales[{index}]", f"expected one of {names}, got {locale!r}")
     first_at: dict[str, int] = {}
     for index, entry in enumerate(model.catalog):
         where = f"catalog[{index}]"
         if entry.id in first_at:
-            raise PolicyConfigError(
-                source,
+            yield (
                 f"{where}.id",
                 f"expected a unique id, got {entry.id!r} again "
                 f"(first at catalog[{first_at[entry.id]}])",
             )
+            continue
         first_at[entry.id] = index
         if entry.kind == OfferKind.IN_SKILL_PRODUCT.value:
             if entry.product_id is None or not entry.product_id.startswith(PRODUCT_ID_PREFIX):
-                raise PolicyConfigError(
-                    source,
+                yield (
                     f"{where}.product_id",
                     f"expected an in-skill product id starting {PRODUCT_ID_PREFIX!r} for kind "
                     f"'in_skill_product', got {entry.product_id!r}",
                 )
         elif entry.product_id is not None:
-            raise PolicyConfigError(
-                source,
+            yield (
                 f"{where}.product_id",
                 f"expected no product_id for kind {entry.kind!r}, got {entry.product_id!r}",
             )
         for name in ("pitch", "disclosure"):
             value = getattr(entry, name) or ""
             if _PRICE.search(value):
-                raise PolicyConfigError(
-                    source,
+                yield (
                     f"{where}.{name}",
                     f"expected no price (obligation no_price_in_upsell), got {value!r}",
                 )
+    yield from _shadowed_terms(model)
+
+
+def _shadowed_terms(model: PolicyModel) -> Iterator[tuple[str, str]]:
+    """A synonym that another entry also names (as a synonym, title or category): a spoken
+    topic could only ever match the first. Entries may share a category (two coffees)."""
+    seen: dict[str, tuple[str, str, bool]] = {}
+    """term -> (field, entry id, is a synonym)"""
+    for index, entry in enumerate(model.catalog):
+        terms = [("title", entry.title, False), ("category", entry.category, False)]
+        terms += [(f"synonyms[{n}]", s, True) for n, s in enumerate(entry.synonyms)]
+        for name, term, synonym in terms:
+            key = " ".join(term.casefold().split())
+            earlier = seen.get(key)
+            if earlier is not None and earlier[1] != entry.id and (synonym or earlier[2]):
+                yield (
+                    f"catalog[{index}].{name}",
+                    f"expected a term no other entry uses, got {term!r}, which {earlier[0]} "
+                    f"({earlier[1]!r}) already has; the first entry would always win",
+                )
+            elif earlier is None or synonym:
+                seen[key] = (f"catalog[{index}].{name}", entry.id, synonym)
 
 
 def canonical_content(

@@ -140,7 +140,11 @@ class Grammar:
         )
         self.templates = tuple(self._templates())
         self._exact = self._compile(loose=False)
-        self._loose = self._compile(loose=True)
+
+    @functools.cached_property
+    def _loose(self) -> _Compiled:
+        """Compiled on the first text that no template takes (it is needed for no_product)."""
+        return self._compile(loose=True)
 
     def _templates(self) -> Iterator[tuple[Template, Any]]:
         for name, intent in self.intents.intents.items():
@@ -246,10 +250,11 @@ class Grammar:
 
     @functools.cached_property
     def _product_regex(self) -> str:
-        phrases = sorted(self.products, key=lambda p: (-len(p), p))
+        """Every product phrase, as a prefix tree (the alternation is written out in every
+        template, so its size is most of the compile time)."""
         if self.spaceless:
-            return "|".join(re.escape(p) for p in phrases) or "(?!)"
-        return "|".join(re.escape(self._spaced[p]).replace(r"\ ", " ") for p in phrases) or "(?!)"
+            return _trie_regex([list(key) for key, _ in self._product_texts], "")
+        return _trie_regex([spaced.split() for _, spaced in self._product_texts], " ")
 
     @functools.cached_property
     def _spaced(self) -> dict[str, str]:
@@ -323,9 +328,73 @@ class Grammar:
             return "{" + exp.slot_name + "}"
         return ""
 
+    @functools.cached_property
+    def _product_starts(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """Product phrases (as word tuples) by their first word; Korean: the whole phrase."""
+        starts: dict[str, list[tuple[str, ...]]] = {}
+        for key, spaced in self._product_texts:
+            words = (key,) if self.spaceless else tuple(spaced.split())
+            starts.setdefault(words[0][:1] if self.spaceless else words[0], []).append(words)
+        return {first: tuple(phrases) for first, phrases in starts.items()}
+
+    def without_modifiers(
+        self, clause: str, keep: frozenset[str], most: int = 2
+    ) -> Iterator[tuple[str, str]]:
+        """The clause without one or two describing words right before a product name
+        ("wireless headphones" -> "headphones", "노이즈 캔슬링 헤드폰" -> "헤드폰"), with the words
+        dropped. Words in ``keep`` (function words: "on", "the", "my") are never dropped, and
+        the product stays the head noun: "coffee maker" names no product, so nothing is tried."""
+        words = clause.split()
+        for index in range(1, len(words)):
+            if not self._starts_product(words, index):
+                continue
+            for count in range(1, most + 1):
+                dropped = words[index - count : index]
+                if index - count < 0 or any(w in keep or not w.isalpha() for w in dropped):
+                    break
+                yield " ".join(words[: index - count] + words[index:]), " ".join(dropped)
+
+    def _starts_product(self, words: list[str], index: int) -> bool:
+        word = words[index]
+        if self.spaceless:
+            return any(
+                word.startswith(phrase[0]) for phrase in self._product_starts.get(word[:1], ())
+            )
+        return any(
+            tuple(words[index : index + len(phrase)]) == phrase
+            for phrase in self._product_starts.get(word, ())
+        )
+
     def catalog_ids(self, product_words: str) -> tuple[str, ...]:
         """The catalog ids the matched product words name."""
         return self.products.get(product_words.replace(" ", ""), ())
+
+
+def _trie_regex(phrases: list[list[str]], sep: str) -> str:
+    """A regular expression matching exactly the token sequences ``phrases`` (tokens joined by
+    ``sep``), written as a prefix tree."""
+    end = ""
+    root: dict[str, Any] = {}
+    for tokens in phrases:
+        node = root
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node[end] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        options = []
+        for token, child in sorted(node.items(), key=lambda item: (-len(item[0]), item[0])):
+            if token == end:
+                continue
+            if not any(key != end for key in child):
+                options.append(re.escape(token))
+            elif end in child:
+                options.append(f"{re.escape(token)}(?:{sep}{emit(child)})?")
+            else:
+                options.append(f"{re.escape(token)}{sep}{emit(child)}")
+        return options[0] if len(options) == 1 else f"(?:{'|'.join(options)})"
+
+    return emit(root) if any(key != end for key in root) else "(?!)"
 
 
 def _list_refs(exp: Expression, rules: dict[str, Any], depth: int = 0) -> Iterator[ListReference]:

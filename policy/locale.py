@@ -100,6 +100,8 @@ class LocaleRules:
     min_stem: int
     inflection_passes: int
     hedges: frozenset[str]
+    not_modifiers: frozenset[str]
+    """Function words never set aside as describing words before a product ("on", "my")."""
     """Whole clauses that hedge a question ("i am not sure") and so do not veto it."""
     commands: tuple[tuple[str, tuple[Pattern, ...]], ...]
     """(command name, its patterns), in file order."""
@@ -274,6 +276,7 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         min_stem=model.min_stem,
         inflection_passes=model.inflection_passes,
         hedges=frozenset(),
+        not_modifiers=frozenset(),
         commands=(),
         clause_edges=Edges({}, {}),
         topic_edges=Edges({}, {}),
@@ -333,6 +336,7 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         min_stem=rules.min_stem,
         inflection_passes=rules.inflection_passes,
         hedges=frozenset(phrases(model.hedges)),
+        not_modifiers=frozenset(phrases(model.not_modifiers)),
         commands=tuple(commands),
         clause_edges=Edges.of(vocatives + leading_fillers, vocatives + trailing_fillers),
         topic_edges=Edges.of(

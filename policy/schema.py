@@ -90,6 +90,7 @@ class LocaleModel(Strict):
     trailing_fillers: list[Text] = []
     negations: list[Text] = []
     hedges: list[Text] = []
+    not_modifiers: list[Text] = []
     negation_fragments: list[Text] = []
     reported_speech: list[Text] = []
     reported_speech_fragments: list[Text] = []

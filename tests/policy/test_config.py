@@ -77,7 +77,7 @@ ENTRY_POOL = [
         id=f"entry-{n}",
         title=TEXTS[n % len(TEXTS)],
         category=TEXTS[(n // 2) % len(TEXTS)],
-        synonyms=tuple(TEXTS[: n % 4]),
+        synonyms=tuple(f"{text} {n}" for text in TEXTS[: n % 4]),  # no synonym is shared
         kind=kind,
         disclosure=TEXTS[(n + 3) % len(TEXTS)],
         pitch="" if n % 3 == 0 else TEXTS[(n + 5) % len(TEXTS)],

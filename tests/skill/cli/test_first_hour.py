@@ -198,3 +198,22 @@ def test_skill_model_check_hint_repeats_the_policy_given(
     policy.write_text(text.replace('"espresso", ', '"espresso", "cold brew", '), encoding="utf-8")
     assert main(["skill", "model", "--check", "--policy", str(policy)]) == 1
     assert f"run `askfirst skill model --policy {policy}`" in capsys.readouterr().err
+
+
+def test_policy_check_reports_every_problem_and_shadowed_synonyms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "examples" / "policy.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace('synonyms = ["shoes",', 'synonyms = ["Espresso", "shoes",', 1).replace(
+            'locales = ["en-US", "ko-KR"]', 'locales = ["en-US", "xx-XX"]', 1
+        ),
+        encoding="utf-8",
+    )
+    assert main(["policy", "check", str(bad)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert "locales[1]" in lines[0]
+    assert "catalog[1].synonyms[0]" in lines[1] and "'Espresso'" in lines[1]
+    assert "catalog[0].synonyms[2] ('coffee-morning-roast')" in lines[1]
