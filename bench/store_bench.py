@@ -1,8 +1,8 @@
 """Store benchmark: decisions appended per second (SQLite, PostgreSQL) and the latency one turn's
 store write adds to a request, against the same request without a store, in the same run.
 
-    .venv/bin/python bench/store_bench.py [--turns 300] [--pg DSN] [--no-pg]
-        [--processes 2] [--threads 8] [--concurrent-turns 400]
+    .venv/bin/python bench/store_bench.py [--turns 300] [--pg DSN] [--stores ...]
+        [--processes 2] [--threads 8] [--concurrent-turns 400] [--scale 1000000] [--no-shards]
 
 The "request" is the policy work of one prompted turn (detect the question, propose an offer,
 decide) on the bundled example policy. "With store" adds the turn transaction: the per-user
@@ -10,7 +10,13 @@ lock, reading the user state, and writing utterance, decision and audit record a
 
 The concurrent part runs the same turns from P processes x T threads at once (as ``askfirst
 serve``'s gunicorn workers and threads do), distinct users, and reports the total turns/s and
-the p99 of one turn, then verifies the chain they wrote.
+the p99 of one turn, then verifies the chain they wrote. On PostgreSQL it runs twice in the
+same run: on a log of one shard (one chain, one batch lock: the store before sharding) and on
+the default 16 shards, and prints the ratio.
+
+``--scale N`` measures a turn's store cost with N decisions already stored against the same
+with 10,000 (the tables are filled with bulk SQL, not through turns): the duplicate check,
+the caps and the append must not grow with the table.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_stores import STORES, store_url
+from sqlalchemy import text
 
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
@@ -43,8 +50,11 @@ from askfirst.policy.values import (
     Utterance,
 )
 from askfirst.store.base import Store, StoreError, open_store
+from askfirst.store.schema import DEFAULT_SHARDS
+from askfirst.store.sql import SqlStore
 
 TEXT = "what running shoes do you recommend"
+BENCH_KEY = b"store bench audit key, not secret"
 
 
 def request(policy: Policy, n: int, user: UserState) -> tuple[Utterance, Decision]:
@@ -127,10 +137,10 @@ def concurrent_worker(
 
 
 def concurrent(
-    url: str, *, processes: int, threads: int, turns: int
+    url: str, *, processes: int, threads: int, turns: int, shards: int = DEFAULT_SHARDS
 ) -> tuple[float, float, int, int]:
     """(turns/s, p99 seconds, audit records, failed turns) for processes x threads at once."""
-    open_store(url).close()  # migrate once, before the writers start
+    open_store(url, shards=shards).close()  # create with its shards, before the writers start
     context = multiprocessing.get_context("spawn")
     ready, go, queue = context.Queue(), context.Event(), context.Queue()
     procs = [
@@ -188,7 +198,9 @@ def row(name: str, samples: list[float], base: float) -> str:
 
 def sequential(url: str, folder: Path, policy: Policy, turns: int) -> list[float]:
     """One thread, one turn after another: the latency a turn's store write adds."""
-    store = open_store(url, checkpoint_path=folder / f"{uuid.uuid4().hex[:8]}.checkpoint")
+    store = open_store(
+        url, checkpoint_dir=folder / uuid.uuid4().hex[:8], audit_key=BENCH_KEY, checkpoint_every=100
+    )
     try:
         timed(20, lambda n: with_store(store, policy, -n - 1))
         samples = timed(turns, lambda n: with_store(store, policy, n))
@@ -196,6 +208,65 @@ def sequential(url: str, folder: Path, policy: Policy, turns: int) -> list[float
     finally:
         store.close()
     return samples
+
+
+FILL = {
+    "postgresql": """
+    WITH n AS (SELECT g FROM generate_series(1, :rows) AS g)
+    INSERT INTO {table} {columns} SELECT {values} FROM n
+    """,
+    "sqlite": """
+    WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < :rows)
+    INSERT INTO {table} {columns} SELECT {values} FROM n
+    """,
+}
+FILL_SHARD = 999_999
+"""The filled rows sit in a shard no writer uses, so the live chains are untouched."""
+FILL_AT = "2020-01-01T00:00:00.000000+00:00"
+
+
+def fill(url: str, rows: int) -> None:
+    """``rows`` decisions (index rows and audit records) and utterances, by bulk SQL."""
+    store = open_store(url)
+    assert isinstance(store, SqlStore)
+    g = "CAST(g AS TEXT)"
+    tables = {
+        "decisions": (
+            "(id, shard, seq, user_id, session_id, utterance_id, at, permit, has_offer)",
+            f"'fill-d' || {g}, {FILL_SHARD}, g, 'filler-' || CAST(g % 5000 AS TEXT), 's', "
+            f"'fill-u' || {g}, '{FILL_AT}', g % 3 = 0, true",
+        ),
+        "audit_log": (
+            "(shard, seq, at, kind, digest, decision_id, permit, rule, policy_hash, hash, "
+            "payload, user_id)",
+            f"{FILL_SHARD}, g, '{FILL_AT}', 'decision', 'd', 'fill-d' || {g}, g % 3 = 0, "
+            f"'permit', 'p', 'h', '{{}}', 'filler-' || CAST(g % 5000 AS TEXT)",
+        ),
+        "utterances": (
+            "(id, user_id, device_id, at, locale, tag, tag_reasons, text, expires_at)",
+            f"'fill-u' || {g}, 'filler-' || CAST(g % 5000 AS TEXT), 'dev', '{FILL_AT}', "
+            f"'en-US', 'prompted', '[]', 'filler text', '2999-01-01T00:00:00.000000+00:00'",
+        ),
+    }
+    try:
+        with store._engine.begin() as conn:
+            for table, (columns, values) in tables.items():
+                sql = FILL[store.dialect].format(table=table, columns=columns, values=values)
+                conn.execute(text(sql), {"rows": rows})
+            if store.dialect == "postgresql":
+                conn.execute(text("ANALYZE"))
+    finally:
+        store.close()
+
+
+def scaled(url: str, policy: Policy, turns: int) -> list[float]:
+    """Sequential turns on a filled store (no verify: the filled rows are not a chain)."""
+    store = open_store(url)
+    try:
+        timed(20, lambda n: with_store(store, policy, -n - 1))
+        return timed(turns, lambda n: with_store(store, policy, n))
+    finally:
+        store.close()
 
 
 STORE_LABELS = {
@@ -216,6 +287,13 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--concurrent-turns", type=int, default=400, help="per process")
+    parser.add_argument(
+        "--scale", type=int, default=0, metavar="N", help="also time turns with N decisions stored"
+    )
+    parser.add_argument(
+        "--no-shards", action="store_true", help="skip the one-shard PostgreSQL baseline"
+    )
+    parser.add_argument("--skip-sequential", action="store_true")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.stores.split(",") if k.strip()]
     policy = load_policy(EXAMPLE_POLICY_PATH)
@@ -236,21 +314,60 @@ def main() -> int:
     per_thread = max(1, args.concurrent_turns // args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        scale_lines: list[str] = []
         for kind in kinds:
-            with store_url(kind, folder, args.pg) as url:
-                print(row(STORE_LABELS[kind], sequential(url, folder, policy, args.turns), base))
-            with store_url(kind, folder, args.pg) as url:
-                rate, p99, count, failures = concurrent(
-                    url, processes=args.processes, threads=args.threads, turns=per_thread
+            if not args.skip_sequential:
+                with store_url(kind, folder, args.pg) as url:
+                    samples = sequential(url, folder, policy, args.turns)
+                    print(row(STORE_LABELS[kind], samples, base))
+            if args.scale:
+                medians = []
+                for rows in (10_000, args.scale):
+                    with store_url(kind, folder, args.pg) as url:
+                        started = time.perf_counter()
+                        fill(url, rows)
+                        filled = time.perf_counter() - started
+                        medians.append(statistics.median(scaled(url, policy, args.turns)) - base)
+                        scale_lines.append(
+                            f"{STORE_LABELS[kind]:<26} {rows:>10,d} {medians[-1] * 1e3:>10.3f} "
+                            f"   (filled in {filled:.0f} s)"
+                        )
+                scale_lines.append(
+                    f"{'':<26} {'ratio':>10} {medians[1] / medians[0]:>10.2f}x "
+                    f"({args.scale:,d} vs 10,000)"
                 )
+            variants = [DEFAULT_SHARDS]
+            if kind == "postgresql" and not args.no_shards:
+                variants = [1, DEFAULT_SHARDS]
+            rates = {}
+            for shards in variants:
+                with store_url(kind, folder, args.pg) as url:
+                    rate, p99, count, failures = concurrent(
+                        url,
+                        processes=args.processes,
+                        threads=args.threads,
+                        turns=per_thread,
+                        shards=shards,
+                    )
+                rates[shards] = rate
+                label = f"{STORE_LABELS[kind]}, {shards} shard{'s' if shards > 1 else ''}"
                 together.append(
-                    f"{STORE_LABELS[kind]:<26} {rate:>10.0f} {p99 * 1e3:>10.1f} {failures:>8d}   "
+                    f"{label:<36} {rate:>10.0f} {p99 * 1e3:>10.1f} {failures:>8d}   "
                     f"({count} records, chain valid)"
                 )
+            if len(rates) == 2:
+                together.append(
+                    f"{'':<36} ratio {rates[DEFAULT_SHARDS] / rates[1]:.2f}x "
+                    f"(and {rates[DEFAULT_SHARDS] / 439:.2f}x the 439 turns/s the probe measured)"
+                )
+    if scale_lines:
+        print(f"\n{'store cost of one turn':<26} {'decisions':>10} {'added ms':>10}")
+        for line in scale_lines:
+            print(line)
     print("\nturns/s = decisions appended per second by one process (each its own transaction)")
     print(
         f"\n{args.processes} processes x {args.threads} threads at once, distinct users:\n"
-        f"{'':<26} {'turns/s':>10} {'p99 ms':>10} {'failed':>8}"
+        f"{'':<36} {'turns/s':>10} {'p99 ms':>10} {'failed':>8}"
     )
     for line in together:
         print(line)

@@ -13,15 +13,18 @@ The rule, in order:
    them ("add coffee to my shopping list") means no question (``task_command`` and which). Else
    the first question match is the question: its kind is the intent's, its catalog entry the
    ``product`` slot's, and its ``cue`` names the intent, the template and the slot words.
-4. No match: one or two describing words right before a product name are set aside and the
-   clause tried again ("what wireless headphones do you recommend"); the product must stay the
-   head noun ("coffee maker" is no coffee), and function words are never set aside.
+4. No match: two neighbouring clauses are tried as one, for question templates only ("헤드폰
+   사려는데 뭐가 좋아?" is cut at "-는데"). Still none: one or two describing words right
+   before a product name are set aside and the clause tried again ("what wireless headphones
+   do you recommend"); the product must stay the head noun ("coffee maker" is no coffee), and
+   function words are never set aside.
 5. No match: ``no_product`` when a question template matches with unknown words as the product
    ("any deals on lawnmowers"), else ``not_a_question``. Deny by default.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -100,6 +103,12 @@ def detect(
             question = _question(found, grammar, utterance_id, catalog)
     if question is not None:
         return Detection(question, None)
+    # A question said across two clauses ("I need new headphones, what do you recommend?",
+    # "헤드폰 사려는데 뭐가 좋아?"): neighbouring clauses joined, question templates only.
+    for first, second in itertools.pairwise(candidates):
+        found = grammar.match(f"{first} {second}")
+        if found is not None and found.template.kind is not None:
+            return Detection(_question(found, grammar, utterance_id, catalog), None)
     for clause in candidates:
         for shorter, dropped in grammar.without_modifiers(clause, rules.not_modifiers):
             found = grammar.match(shorter)

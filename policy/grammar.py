@@ -140,7 +140,11 @@ class Grammar:
         )
         self.templates = tuple(self._templates())
         self._exact = self._compile(loose=False)
-        self._loose = self._compile(loose=True)
+
+    @functools.cached_property
+    def _loose(self) -> _Compiled:
+        """Compiled on the first text that no template takes (it is needed for no_product)."""
+        return self._compile(loose=True)
 
     def _templates(self) -> Iterator[tuple[Template, Any]]:
         for name, intent in self.intents.intents.items():
@@ -246,10 +250,11 @@ class Grammar:
 
     @functools.cached_property
     def _product_regex(self) -> str:
-        phrases = sorted(self.products, key=lambda p: (-len(p), p))
+        """Every product phrase, as a prefix tree (the alternation is written out in every
+        template, so its size is most of the compile time)."""
         if self.spaceless:
-            return "|".join(re.escape(p) for p in phrases) or "(?!)"
-        return "|".join(re.escape(self._spaced[p]).replace(r"\ ", " ") for p in phrases) or "(?!)"
+            return _trie_regex([list(key) for key, _ in self._product_texts], "")
+        return _trie_regex([spaced.split() for _, spaced in self._product_texts], " ")
 
     @functools.cached_property
     def _spaced(self) -> dict[str, str]:
@@ -363,6 +368,33 @@ class Grammar:
     def catalog_ids(self, product_words: str) -> tuple[str, ...]:
         """The catalog ids the matched product words name."""
         return self.products.get(product_words.replace(" ", ""), ())
+
+
+def _trie_regex(phrases: list[list[str]], sep: str) -> str:
+    """A regular expression matching exactly the token sequences ``phrases`` (tokens joined by
+    ``sep``), written as a prefix tree."""
+    end = ""
+    root: dict[str, Any] = {}
+    for tokens in phrases:
+        node = root
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node[end] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        options = []
+        for token, child in sorted(node.items(), key=lambda item: (-len(item[0]), item[0])):
+            if token == end:
+                continue
+            if not any(key != end for key in child):
+                options.append(re.escape(token))
+            elif end in child:
+                options.append(f"{re.escape(token)}(?:{sep}{emit(child)})?")
+            else:
+                options.append(f"{re.escape(token)}{sep}{emit(child)}")
+        return options[0] if len(options) == 1 else f"(?:{'|'.join(options)})"
+
+    return emit(root) if any(key != end for key in root) else "(?!)"
 
 
 def _list_refs(exp: Expression, rules: dict[str, Any], depth: int = 0) -> Iterator[ListReference]:

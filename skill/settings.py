@@ -92,9 +92,12 @@ class Settings(BaseSettings):
     store_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     """The deadline of every database call (connect, lock, statement, unacknowledged TCP):
     a stalled database answers 503 in about this long instead of hanging the request."""
-    checkpoint_path: Path | None = None
-    """Where audit checkpoints are written (outside the database)."""
+    checkpoint_dir: Path | None = None
+    """The audit checkpoint history, outside the database (needs ``audit_key_file``)."""
     checkpoint_every: int = Field(default=1000, ge=1)
+    audit_key_file: Path | None = None
+    """The audit key, outside the database: every record gets an HMAC under it, and
+    checkpoints are keyed with it (``askfirst audit new-key FILE`` makes one)."""
     vosk_model: Path | None = None
     """The en-US Vosk model directory (``ASKFIRST_VOSK_MODEL``)."""
     vosk_models: dict[str, Path] = Field(default_factory=dict)
@@ -103,6 +106,18 @@ class Settings(BaseSettings):
     """Warm recognizers per sample rate; default one per core."""
     max_audio_seconds: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=2_000_000, gt=0)
+    body_read_seconds: float = Field(default=10.0, gt=0)
+    """A request body must arrive within this long (408 otherwise): a slow sender cannot pin a
+    worker thread."""
+    max_body_reads: int = Field(default=4, ge=1)
+    """Bodies from senders not yet authenticated (``/alexa``) read at once per process; more
+    are a 503 with Retry-After."""
+    device_concurrency: int = Field(default=4, ge=1)
+    """Requests one device may have in flight per process; more are a 429 with Retry-After."""
+    audio_concurrency: int | None = Field(default=None, ge=1)
+    """Audio turns in flight per process; default one less than the recogniser pool
+    (``pool_size``, else one per core), at least one. More are a 429 with Retry-After, so text
+    turns keep their threads and a core."""
     device_tokens: dict[str, str | DeviceEntry] = Field(default_factory=dict)
     """Bearer token -> the device it names: ``{"tok": {"device": "kitchen", "household":
     "flat-12", "room": "kitchen"}}``, or the older ``{"tok": "kitchen"}`` (a household of one)."""

@@ -9,6 +9,7 @@ from typing import Any
 from askfirst.policy.config import load_policy
 from askfirst.skill.settings import Settings
 from askfirst.store.base import open_store
+from askfirst.store.keys import read_audit_key
 from askfirst.turn.pipeline import Pipeline
 from askfirst.turn.transcribers import TranscriberSet
 
@@ -24,8 +25,11 @@ def pipeline_from_settings(settings: Settings, **kwargs: Any) -> Pipeline:
 
     store = open_store(
         settings.store_url,
-        checkpoint_path=settings.checkpoint_path,
+        checkpoint_dir=settings.checkpoint_dir,
         checkpoint_every=settings.checkpoint_every,
+        audit_key=None
+        if settings.audit_key_file is None
+        else read_audit_key(settings.audit_key_file),
         retention=timedelta(days=settings.retention_days),
         lock_timeout=settings.store_timeout_seconds,
         lazy=True,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Row, or_, select, update
+from sqlalchemy import Connection, Row, select, tuple_, update
 
 from askfirst.store.chain import (
     ChainVerifier,
@@ -19,10 +19,12 @@ from askfirst.store.chain import (
     canonical,
     digest_of,
     link_hash,
+    mac_of,
 )
+from askfirst.store.columns import ColumnCheck
 from askfirst.store.errors import BadValueError
 from askfirst.store.limits import MAX_PAYLOAD_BYTES, check_size
-from askfirst.store.schema import audit_log, chain_head, decisions
+from askfirst.store.schema import audit_log, chain_head
 from askfirst.store.statements import Sql, run
 
 logger = logging.getLogger(__name__)
@@ -30,8 +32,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """The seq and hash of a record this transaction appended."""
+    """The shard, seq and hash of a record this transaction appended."""
 
+    shard: int
     seq: int
     hash: str
 
@@ -94,63 +97,61 @@ def entry(
 
 
 HEAD_FOR_APPEND = Sql.of(
-    "SELECT seq, hash FROM chain_head WHERE id = 1",
-    postgresql="SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE",
+    "SELECT seq, hash FROM chain_head WHERE id = :shard",
+    postgresql="SELECT seq, hash FROM chain_head WHERE id = :shard FOR UPDATE",
 )
-"""On PostgreSQL the head row's lock serialises appends until commit; SQLite's BEGIN IMMEDIATE
-already holds the database's single write lock."""
+"""On PostgreSQL the shard's head row lock serialises that shard's appends until commit;
+SQLite's BEGIN IMMEDIATE already holds the database's single write lock."""
 
-INSERT_RECORD = Sql.of(
-    """
-    INSERT INTO audit_log (seq, at, kind, digest, decision_id, permit, rule, policy_hash, hash,
-                           payload, erased_by, user_id)
-    VALUES (:seq, :at, :kind, :digest, :decision_id, :permit, :rule, :policy_hash, :hash,
-            :payload, NULL, :user_id)
-    """
-)
-MOVE_HEAD = Sql.of("UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1")
+_RECORD_COLUMNS = """(shard, seq, at, kind, digest, decision_id, permit, rule, policy_hash, hash,
+                       payload, erased_by, user_id, mac)"""
+_RECORD_VALUES = """(:shard, :seq, :at, :kind, :digest, :decision_id, :permit, :rule, :policy_hash,
+                       :hash, :payload, NULL, :user_id, :mac)"""
+INSERT_RECORD = Sql.of(f"INSERT INTO audit_log {_RECORD_COLUMNS} VALUES {_RECORD_VALUES}")  # noqa: S608 - constants
+MOVE_HEAD = Sql.of("UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = :shard")
 INSERT_DECISION = Sql.of(
     """
-    INSERT INTO decisions (id, seq, user_id, session_id, utterance_id, at, permit, has_offer)
-    VALUES (:d_id, :seq, :d_user_id, :d_session_id, :d_utterance_id, :at, :d_permit,
+    INSERT INTO decisions (id, shard, seq, user_id, session_id, utterance_id, at, permit,
+                           has_offer)
+    VALUES (:d_id, :shard, :seq, :d_user_id, :d_session_id, :d_utterance_id, :at, :d_permit,
             :d_has_offer)
     """
 )
 PG_APPEND = Sql.of(
     "SELECT 'PostgreSQL only'",
-    postgresql="""
-    WITH moved AS (UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1)
-    INSERT INTO audit_log (seq, at, kind, digest, decision_id, permit, rule, policy_hash, hash,
-                           payload, erased_by, user_id)
-    VALUES (:seq, :at, :kind, :digest, :decision_id, :permit, :rule, :policy_hash, :hash,
-            :payload, NULL, :user_id)
-    """,
+    postgresql=f"""
+    WITH moved AS (UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = :shard)
+    INSERT INTO audit_log {_RECORD_COLUMNS} VALUES {_RECORD_VALUES}
+    """,  # noqa: S608 - built from the constants above
 )
 """PostgreSQL: MOVE_HEAD and INSERT_RECORD in one round trip, inside the head lock."""
 PG_APPEND_DECISION = Sql.of(
     "SELECT 'PostgreSQL only'",
-    postgresql="""
-    WITH moved AS (UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1),
-    logged AS (
-      INSERT INTO audit_log (seq, at, kind, digest, decision_id, permit, rule, policy_hash,
-                             hash, payload, erased_by, user_id)
-      VALUES (:seq, :at, :kind, :digest, :decision_id, :permit, :rule, :policy_hash, :hash,
-              :payload, NULL, :user_id)
-    )
-    INSERT INTO decisions (id, seq, user_id, session_id, utterance_id, at, permit, has_offer)
-    VALUES (:d_id, :seq, :d_user_id, :d_session_id, :d_utterance_id, :at, :d_permit,
+    postgresql=f"""
+    WITH moved AS (UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = :shard),
+    logged AS (INSERT INTO audit_log {_RECORD_COLUMNS} VALUES {_RECORD_VALUES})
+    INSERT INTO decisions (id, shard, seq, user_id, session_id, utterance_id, at, permit,
+                           has_offer)
+    VALUES (:d_id, :shard, :seq, :d_user_id, :d_session_id, :d_utterance_id, :at, :d_permit,
             :d_has_offer)
-    """,
+    """,  # noqa: S608 - built from the constants above
 )
 """PostgreSQL: PG_APPEND and INSERT_DECISION in one round trip."""
 
 
-def append(conn: Connection, record: Entry, *, index: DecisionIndex | None = None) -> Appended:
-    """Append one record after the chain head (and its decision index row), in the caller's
-    transaction. On PostgreSQL this takes the head row's lock, held until commit: call it as
-    late in the transaction as possible."""
+def append(
+    conn: Connection,
+    record: Entry,
+    *,
+    shard: int,
+    key: bytes | None,
+    index: DecisionIndex | None = None,
+) -> Appended:
+    """Append one record after its shard's head (and its decision index row), in the caller's
+    transaction, with its MAC when there is an audit ``key``. On PostgreSQL this takes the
+    shard's head row lock, held until commit: call it as late in the transaction as possible."""
     what = f"appending a {record.kind!r} audit record"
-    (head_row,) = run(conn, HEAD_FOR_APPEND, {}, what=what)
+    (head_row,) = run(conn, HEAD_FOR_APPEND, {"shard": shard}, what=what)
     link = Link(
         seq=int(head_row[0]) + 1,
         at=record.at,
@@ -163,6 +164,7 @@ def append(conn: Connection, record: Entry, *, index: DecisionIndex | None = Non
     )
     new_hash = link_hash(str(head_row[1]), link)
     params: dict[str, Any] = {
+        "shard": shard,
         "seq": link.seq,
         "at": link.at,
         "kind": link.kind,
@@ -174,6 +176,7 @@ def append(conn: Connection, record: Entry, *, index: DecisionIndex | None = Non
         "hash": new_hash,
         "payload": record.body,
         "user_id": record.user_id,
+        "mac": None if key is None else mac_of(key, shard, new_hash),
     }
     if index is not None:
         params.update(
@@ -191,29 +194,30 @@ def append(conn: Connection, record: Entry, *, index: DecisionIndex | None = Non
         run(conn, MOVE_HEAD, params, what=what)
         if index is not None:
             run(conn, INSERT_DECISION, params, what=what)
-    return Appended(seq=link.seq, hash=new_hash)
+    return Appended(shard=shard, seq=link.seq, hash=new_hash)
 
 
-def head(conn: Connection) -> tuple[int, str]:
-    """The chain head row: (record count, last hash)."""
-    row = conn.execute(
-        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
-    ).one()
-    return int(row.seq), str(row.hash)
+def heads(conn: Connection) -> dict[int, tuple[int, str]]:
+    """Every shard's head row: shard -> (record count, last hash)."""
+    rows = conn.execute(select(chain_head.c.id, chain_head.c.seq, chain_head.c.hash)).all()
+    return {int(r.id): (int(r.seq), str(r.hash)) for r in rows}
 
 
 def records(conn: Connection, *, batch: int = 2000) -> Iterator[StoredRecord]:
-    """Every audit record in seq order, read in batches."""
-    last = 0
+    """Every audit record in (shard, seq) order, read in batches."""
+    last = (-1, 0)
     while True:
         rows = conn.execute(
-            select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
+            select(audit_log)
+            .where(tuple_(audit_log.c.shard, audit_log.c.seq) > tuple_(*last))
+            .order_by(audit_log.c.shard, audit_log.c.seq)
+            .limit(batch)
         ).all()
         for row in rows:
             yield _stored(row)
         if len(rows) < batch:
             return
-        last = int(rows[-1].seq)
+        last = (int(rows[-1].shard), int(rows[-1].seq))
 
 
 PROGRESS_EVERY = 1000
@@ -223,39 +227,23 @@ PROGRESS_EVERY = 1000
 def verify(
     conn: Connection,
     *,
-    checkpoint: Checkpoint | None,
+    key: bytes | None,
+    checkpoints: tuple[Checkpoint, ...] = (),
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
-    """Walk the chain; also check the head row, the checkpoint and that every decision is logged.
+    """Walk every shard's chain; also check the head rows, the checkpoints, the erasures and the
+    columns kept outside the chain (the decisions index, user links, transcripts).
 
     ``progress(records_checked)`` is called every :data:`PROGRESS_EVERY` records."""
-    verifier = ChainVerifier(checkpoint=checkpoint)
+    verifier = ChainVerifier(key=key, checkpoints=checkpoints)
+    columns = ColumnCheck(conn, problem=verifier.add_problem)
     for checked, record in enumerate(records(conn), start=1):
         verifier.feed(record)
+        columns.feed(record)
         if progress is not None and checked % PROGRESS_EVERY == 0:
             progress(checked)
-    report = verifier.finish(head=head(conn))
-    orphans = conn.execute(
-        select(decisions.c.id)
-        .select_from(decisions.outerjoin(audit_log, audit_log.c.seq == decisions.c.seq))
-        .where(
-            or_(
-                audit_log.c.seq.is_(None),
-                audit_log.c.decision_id.is_(None),
-                audit_log.c.decision_id != decisions.c.id,
-                audit_log.c.permit != decisions.c.permit,
-            )
-        )
-        .limit(20)
-    ).all()
-    if not orphans:
-        return report
-    problems = [*report.problems]
-    problems += [
-        f"decision {row.id!r} has no matching audit record (or its permit differs)"
-        for row in orphans
-    ]
-    return VerifyReport(ok=False, count=report.count, head=report.head, problems=problems)
+    columns.finish()
+    return verifier.finish(heads=heads(conn))
 
 
 def export(conn: Connection, out: TextIO) -> int:
@@ -264,6 +252,7 @@ def export(conn: Connection, out: TextIO) -> int:
     for record in records(conn):
         link = record.link
         line = {
+            "shard": record.shard,
             "seq": link.seq,
             "at": link.at,
             "kind": link.kind,
@@ -273,6 +262,7 @@ def export(conn: Connection, out: TextIO) -> int:
             "rule": link.rule,
             "policy_hash": link.policy_hash,
             "hash": record.hash,
+            "mac": record.mac,
             "payload": None if record.payload is None else json.loads(record.payload),
             "erased_by": record.erased_by,
         }
@@ -281,24 +271,31 @@ def export(conn: Connection, out: TextIO) -> int:
     return count
 
 
-def count_personal(conn: Connection, user_id: str) -> int:
-    """How many records still carry this user's erasable payload."""
+def personal(conn: Connection, user_id: str) -> dict[int, list[int]]:
+    """The records still carrying this user's erasable payload: shard -> seqs."""
     rows = conn.execute(
-        select(audit_log.c.seq).where(
+        select(audit_log.c.shard, audit_log.c.seq).where(
             audit_log.c.user_id == user_id, audit_log.c.payload.is_not(None)
         )
     ).all()
-    return len(rows)
+    out: dict[int, list[int]] = {}
+    for row in rows:
+        out.setdefault(int(row.shard), []).append(int(row.seq))
+    return out
 
 
-def erase(conn: Connection, *, user_id: str, by_seq: int) -> int:
-    """Drop the payloads (and user link) of a user's records; the chained digests stay."""
-    result = conn.execute(
-        update(audit_log)
-        .where(audit_log.c.user_id == user_id, audit_log.c.seq < by_seq)
-        .values(payload=None, user_id=None, erased_by=by_seq)
-    )
-    return int(result.rowcount)
+def erase(conn: Connection, *, shard: int, seqs: list[int], by_seq: int) -> int:
+    """Drop the payloads (and user link) of the listed records of one shard; the chained
+    digests stay, and each names the forget record (of the same shard) that erased it."""
+    erased = 0
+    for chunk in range(0, len(seqs), 500):
+        result = conn.execute(
+            update(audit_log)
+            .where(audit_log.c.shard == shard, audit_log.c.seq.in_(seqs[chunk : chunk + 500]))
+            .values(payload=None, user_id=None, erased_by=by_seq)
+        )
+        erased += int(result.rowcount)
+    return erased
 
 
 def _stored(row: Row[Any]) -> StoredRecord:
@@ -316,11 +313,14 @@ def _stored(row: Row[Any]) -> StoredRecord:
         hash=str(row.hash),
         payload=row.payload,
         erased_by=None if row.erased_by is None else int(row.erased_by),
+        shard=int(row.shard),
+        mac=row.mac,
+        user_id=row.user_id,
     )
 
 
 def decision_payload(
-    conn: Connection, *, decision_id: str | None = None, seq: int | None = None
+    conn: Connection, *, decision_id: str | None = None, at: tuple[int, int] | None = None
 ) -> dict[str, Any] | None:
     """The payload of a decision record by id or seq; None when absent or erased.
 
@@ -331,9 +331,9 @@ def decision_payload(
     )
     if decision_id is not None:
         query = query.where(audit_log.c.decision_id == decision_id)
-    if seq is not None:
-        query = query.where(audit_log.c.seq == seq)
-    row = conn.execute(query.order_by(audit_log.c.seq.desc()).limit(1)).first()
+    if at is not None:
+        query = query.where(audit_log.c.shard == at[0], audit_log.c.seq == at[1])
+    row = conn.execute(query.order_by(audit_log.c.at.desc()).limit(1)).first()
     if row is None or row.payload is None:
         return None
     if digest_of(row.payload) != row.digest:

@@ -9,6 +9,7 @@ from pathlib import Path
 from askfirst.store.chain import Checkpoint, VerifyReport
 from askfirst.store.errors import AmbientTextRefused, StoreError, StoreUnavailable
 from askfirst.store.interface import Store, TurnTx
+from askfirst.store.schema import DEFAULT_SHARDS
 from askfirst.store.sql import DEFAULT_DECISION_RETENTION, SqlStore
 
 __all__ = [
@@ -31,12 +32,14 @@ DEFAULT_RETENTION = timedelta(days=30)
 def open_store(
     url: str,
     *,
-    checkpoint_path: Path | None = None,
+    checkpoint_dir: Path | None = None,
     checkpoint_every: int = 1000,
     retention: timedelta = DEFAULT_RETENTION,
     lock_timeout: float = 5.0,
     lazy: bool = False,
     decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
+    audit_key: bytes | None = None,
+    shards: int = DEFAULT_SHARDS,
     read_only: bool = False,
 ) -> Store:
     """Open ("sqlite:///FILE" or "postgresql://...") and migrate the schema.
@@ -47,6 +50,13 @@ def open_store(
     or an OS crash (the audit chain stays valid, it only ends earlier).
 
     Raises StoreUnavailable when the database cannot be reached, BadValueError for a bad URL.
+    The audit log is kept as ``shards`` hash chains (fixed when the database is created; a
+    user's records all go to one), so writers of different shards do not wait for each other.
+    With ``audit_key`` (at least 16 bytes, kept outside the database) every record carries an
+    HMAC and ``audit_verify`` refuses records written without the key; ``checkpoint_dir``
+    (which needs the key) receives a keyed checkpoint every ``checkpoint_every`` records of a
+    shard.
+
     ``decision_retention`` is how long ``purge_expired`` keeps a decision in the index that caps
     and duplicate checks read (at least two days; the audit record itself stays).
 
@@ -59,11 +69,13 @@ def open_store(
     """
     return SqlStore(
         url,
-        checkpoint_path=checkpoint_path,
+        checkpoint_dir=checkpoint_dir,
         checkpoint_every=checkpoint_every,
         retention=retention,
         lock_timeout=lock_timeout,
         lazy=lazy,
         decision_retention=decision_retention,
+        audit_key=audit_key,
+        shards=shards,
         read_only=read_only,
     )

@@ -14,8 +14,9 @@ chain see one serial order, as with one transaction per write.
 
 Batches of different processes are serialised by an exclusive lock taken when a batch begins:
 SQLite's writer gate file lock (see ``store.gate``), and on PostgreSQL a transaction-level
-advisory lock, so members never wait for each other's user or chain locks across batches
-(which could deadlock) and per-user caps see every committed write.
+advisory lock per audit shard, so members never wait for each other's user or chain locks across
+batches (which could deadlock) and per-user caps see every committed write. A user's writes all
+go to the user's shard; shards commit in parallel.
 """
 
 from __future__ import annotations
@@ -237,14 +238,20 @@ SAVEPOINT = Sql.of("SAVEPOINT askfirst_write")
 ROLLBACK_TO_SAVEPOINT = Sql.of("ROLLBACK TO SAVEPOINT askfirst_write")
 RELEASE_SAVEPOINT = Sql.of("RELEASE SAVEPOINT askfirst_write")
 LOCK_BATCHES = Sql.of("SELECT 1", postgresql="SELECT pg_advisory_xact_lock(:k)")
-BATCH_KEY = lock_key("writer", "batch")
 
 
-def postgresql_group_commit() -> GroupCommit:
-    """A write path for one PostgreSQL store: its threads share commits; batches of every
-    process (and store) serialise on one advisory lock, held until each batch commits."""
+def batch_key(shard: int) -> int:
+    """The advisory lock that serialises one shard's batches across processes."""
+    return lock_key("writer", "batch" if shard == 0 else f"batch:{shard}")
+
+
+def postgresql_group_commit(shard: int = 0) -> GroupCommit:
+    """A write path for one shard of a PostgreSQL store: its threads share commits; batches of
+    every process (and store) writing that shard serialise on the shard's advisory lock, held
+    until each batch commits. Batches of different shards run side by side."""
+    key = batch_key(shard)
 
     def lock_batches(conn: Connection) -> None:
-        run(conn, LOCK_BATCHES, {"k": BATCH_KEY}, what="waiting for the write turn")
+        run(conn, LOCK_BATCHES, {"k": key}, what="waiting for the write turn")
 
     return GroupCommit(WriterGate(None), after_begin=lock_batches)

@@ -124,9 +124,10 @@ class Store(ABC):
 
     @abstractmethod
     def recent_turns(
-        self, *, where: TurnFilter | None = None, limit: int = 50, before: int | None = None
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: str | None = None
     ) -> TurnPage:
-        """Turns newest first (from their decision records), filtered; ``before`` is a seq."""
+        """Turns newest first (from their decision records), filtered; ``before`` is a page
+        cursor (``TurnPage.next_before``)."""
 
     @abstractmethod
     def decision_record(self, decision_id: str) -> DecisionRecord | None:
@@ -139,17 +140,21 @@ class Store(ABC):
     @abstractmethod
     def audit_verify(
         self,
-        checkpoint_path: Path | None = None,
+        checkpoints: Path | None = None,
         *,
         progress: Callable[[int], None] | None = None,
     ) -> VerifyReport:
-        """Check the whole chain, and against the checkpoint file when there is one.
+        """Check every shard's chain (and each record's MAC when the store has the audit key),
+        the erasures, the columns kept outside the chain, and every checkpoint of the history
+        directory ``checkpoints`` (default: the store's own); a checkpoint whose MAC does not
+        match the key is refused.
 
         ``progress(records_checked)`` is called every ``audit.PROGRESS_EVERY`` records."""
 
     @abstractmethod
-    def audit_checkpoint(self, path: Path) -> Checkpoint:
-        """Write the current head and count to ``path`` atomically."""
+    def audit_checkpoint(self, directory: Path) -> Checkpoint:
+        """Add a keyed checkpoint of every shard's head to the history ``directory`` (never
+        overwriting one); BadValueError without an audit key."""
 
     @abstractmethod
     def audit_export(self, out: TextIO) -> int:

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, func, select, tuple_
 
 from askfirst.policy.values import Decision
 from askfirst.store.chain import digest_of
 from askfirst.store.codec import decision_from_json
 from askfirst.store.errors import BadValueError
-from askfirst.store.schema import audit_log, db_time, decisions, utterances
+from askfirst.store.schema import audit_log, chain_head, db_time, decisions, utterances
 
 MAX_PAGE = 200
 """The most turns one page may hold."""
@@ -57,7 +57,7 @@ class TurnSummary:
     """One listed turn: what its decision record and the store still hold."""
 
     seq: int
-    """The decision record's position in the audit chain."""
+    """The decision record's position in its shard's chain."""
     decision_id: str
     at: datetime
     permit: bool
@@ -71,6 +71,13 @@ class TurnSummary:
     """None once the record's payload was erased."""
     text: str | None
     """The prompted transcript while the store keeps it; always None for ambient turns."""
+    shard: int = 0
+    """The audit shard whose chain holds the record."""
+
+    @property
+    def cursor(self) -> str:
+        """Where a page ending with this turn continues (``recent_turns(before=...)``)."""
+        return f"{self.at.isoformat()}|{self.shard}|{self.seq}"
 
     @property
     def offered(self) -> bool:
@@ -80,10 +87,10 @@ class TurnSummary:
 
 @dataclass(frozen=True, slots=True)
 class TurnPage:
-    """A page of turns, newest first, and the seq to continue below (None at the end)."""
+    """A page of turns, newest first, and the cursor to continue below (None at the end)."""
 
     turns: tuple[TurnSummary, ...]
-    next_before: int | None
+    next_before: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +103,31 @@ class DecisionRecord:
     policy_hash: str | None
     erased_by: int | None
     chain_length: int
-    """How many records the chain holds now (the record is ``turn.seq`` of these)."""
+    """How many records the record's shard chain holds now (it is ``turn.seq`` of these)."""
     payload: dict[str, Any] | None = field(default=None)
     """The record's payload as stored (user id, session, redacted utterance, consent)."""
 
 
+def parse_cursor(value: str) -> tuple[str, int, int]:
+    """A page cursor ("AT|SHARD|SEQ", as ``TurnSummary.cursor`` gives it) as its sort key."""
+    parts = value.split("|") if isinstance(value, str) else []
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise BadValueError(f"before: expected a cursor 'AT|SHARD|SEQ', got {value!r}")
+    try:
+        at = db_time(datetime.fromisoformat(parts[0]), field="before")
+    except ValueError:
+        raise BadValueError(f"before: expected a cursor 'AT|SHARD|SEQ', got {value!r}") from None
+    return at, int(parts[1]), int(parts[2])
+
+
 def recent_turns(
-    conn: Connection, *, where: TurnFilter, limit: int = 50, before: int | None = None
+    conn: Connection, *, where: TurnFilter, limit: int = 50, before: str | None = None
 ) -> TurnPage:
-    """Turns newest first, matching ``where``, with seq below ``before`` when given."""
+    """Turns newest first (by record time, then shard and seq), matching ``where``, below the
+    cursor ``before`` when given."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise BadValueError(f"limit: expected an integer from 1 to {MAX_PAGE}, got {limit!r}")
-    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
-        raise BadValueError(f"before: expected an integer seq, got {before!r}")
+    key = tuple_(audit_log.c.at, audit_log.c.shard, audit_log.c.seq)
     query = _base().where(audit_log.c.kind == "decision")
     if where.rule is not None:
         query = query.where(audit_log.c.rule == where.rule)
@@ -123,24 +142,26 @@ def recent_turns(
     # User, device and tag live in the (erasable) payload and the (purgeable) utterance row, so they
     # are matched here, over at most SCAN_LIMIT records per page.
     found: list[TurnSummary] = []
-    cursor = before
+    cursor = None if before is None else parse_cursor(before)
     scanned = 0
     batch = max(limit * 2, 50)
+    newest_first = (audit_log.c.at.desc(), audit_log.c.shard.desc(), audit_log.c.seq.desc())
     while True:
-        page = query if cursor is None else query.where(audit_log.c.seq < cursor)
-        rows = conn.execute(page.order_by(audit_log.c.seq.desc()).limit(batch)).all()
+        page = query if cursor is None else query.where(key < tuple_(*cursor))
+        rows = conn.execute(page.order_by(*newest_first).limit(batch)).all()
         for row in rows:
             scanned += 1
-            cursor = int(row.seq)
+            cursor = (str(row.at), int(row.shard), int(row.seq))
             turn = _summary(row)
             if _matches(turn, where):
                 found.append(turn)
                 if len(found) == limit:
-                    return TurnPage(turns=tuple(found), next_before=cursor)
+                    return TurnPage(turns=tuple(found), next_before=turn.cursor)
         if len(rows) < batch:
             return TurnPage(turns=tuple(found), next_before=None)
-        if scanned >= SCAN_LIMIT:
-            return TurnPage(turns=tuple(found), next_before=cursor)
+        if scanned >= SCAN_LIMIT and cursor is not None:
+            at, shard, seq = cursor
+            return TurnPage(turns=tuple(found), next_before=f"{at}|{shard}|{seq}")
 
 
 def decision_record(conn: Connection, decision_id: str) -> DecisionRecord | None:
@@ -149,12 +170,14 @@ def decision_record(conn: Connection, decision_id: str) -> DecisionRecord | None
         _base()
         .add_columns(audit_log.c.hash, audit_log.c.digest, audit_log.c.erased_by)
         .where(audit_log.c.kind == "decision", audit_log.c.decision_id == decision_id)
-        .order_by(audit_log.c.seq.desc())
+        .order_by(audit_log.c.at.desc())
         .limit(1)
     ).first()
     if row is None:
         return None
-    length = int(conn.execute(select(func.max(audit_log.c.seq))).scalar_one() or 0)
+    length = int(
+        conn.execute(select(chain_head.c.seq).where(chain_head.c.id == row.shard)).scalar_one()
+    )
     return DecisionRecord(
         turn=_summary(row),
         hash=str(row.hash),
@@ -198,6 +221,7 @@ def log_summary(conn: Connection) -> LogSummary:
 def _base() -> Any:
     """Decision records with what the store still holds of their utterance."""
     return select(
+        audit_log.c.shard,
         audit_log.c.seq,
         audit_log.c.at,
         audit_log.c.decision_id,
@@ -236,6 +260,7 @@ def _summary(row: Row[Any]) -> TurnSummary:
     reasons = utterance.get("tag_reasons") or ()
     return TurnSummary(
         seq=int(row.seq),
+        shard=int(row.shard),
         decision_id=str(row.decision_id),
         at=datetime.fromisoformat(str(row.at)),
         permit=bool(row.permit),

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     insert,
     inspect,
     select,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 
-from askfirst.store.chain import GENESIS
+from askfirst.store.chain import genesis
 from askfirst.store.errors import BadValueError
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,12 @@ utterances = Table(
     Column("tag_reasons", Text, nullable=False),
     Column("text", Text),
     Column("expires_at", Text, nullable=False, index=True),
+    # Random per utterance: the decision record chains sha256(salt, text), so an edited
+    # transcript is detected, and a purged one leaves a digest nobody can test guesses against.
+    Column("text_salt", Text),
+    # The decision record (shard, seq) that chains this utterance's text digest.
+    Column("record_shard", Integer),
+    Column("record_seq", BigInteger),
     CheckConstraint("tag = 'prompted' OR text IS NULL", name="ambient_has_no_text"),
     CheckConstraint("tag IN ('prompted', 'ambient')", name="known_tag"),
 )
@@ -76,7 +83,8 @@ decisions = Table(  # an index over the log's decision records, for caps and loo
     "decisions",
     metadata,
     Column("id", Text, primary_key=True),
-    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("shard", Integer, nullable=False, default=0),
+    Column("seq", BigInteger, nullable=False),
     Column("user_id", Text),
     Column("session_id", Text),
     Column("utterance_id", Text, nullable=False),
@@ -87,6 +95,7 @@ decisions = Table(  # an index over the log's decision records, for caps and loo
     Index("decisions_user_session", "user_id", "session_id"),
     Index("decisions_utterance", "utterance_id"),
     Index("decisions_at", "at"),
+    UniqueConstraint("shard", "seq", name="decisions_shard_seq"),
 )
 
 windows = Table(
@@ -113,6 +122,7 @@ peers = Table(
 audit_log = Table(
     "audit_log",
     metadata,
+    Column("shard", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("at", Text, nullable=False),
     Column("kind", Text, nullable=False),
@@ -125,8 +135,11 @@ audit_log = Table(
     Column("payload", Text),
     Column("erased_by", BigInteger),
     Column("user_id", Text, index=True),
+    Column("mac", Text),
 )
-"""Append-only. ``payload`` and ``user_id`` are erasable and stay outside the chained bytes."""
+"""Append-only, one chain per shard. ``payload`` and ``user_id`` are erasable and stay outside
+the chained bytes (verify checks ``user_id`` against the payload); ``mac`` is the record's HMAC
+under the audit key, NULL when written without one."""
 
 policy_texts = Table(
     "policy_texts",
@@ -146,7 +159,8 @@ chain_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", Text, nullable=False),
 )
-"""One row (id 1): the last record's seq and hash; appends lock it to stay one chain."""
+"""One row per shard (id = the shard): its last record's seq and hash; an append locks its
+shard's row, so each shard stays one chain while shards append in parallel."""
 
 
 def db_time(moment: datetime, *, field: str = "time") -> str:
@@ -165,15 +179,34 @@ def from_db_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _v1(conn: Connection) -> None:
-    metadata.create_all(
-        conn,
-        tables=[users, declined, utterances, decisions, windows, peers, audit_log, chain_head],
-    )
-    conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
+ALL_TABLES = (
+    users,
+    declined,
+    utterances,
+    decisions,
+    windows,
+    peers,
+    audit_log,
+    chain_head,
+    policy_texts,
+)
+
+DEFAULT_SHARDS = 16
+"""Audit chains (and PostgreSQL write paths) of a new store."""
 
 
-def _v2(conn: Connection) -> None:
+def _create(conn: Connection, shards: int) -> None:
+    """A new database: every table in its newest shape, one chain head per shard."""
+    metadata.create_all(conn, tables=list(ALL_TABLES))
+    _add_heads(conn, range(shards))
+
+
+def _add_heads(conn: Connection, shards: range) -> None:
+    for shard in shards:
+        conn.execute(insert(chain_head).values(id=shard, seq=0, hash=genesis(shard)))
+
+
+def _v2(conn: Connection, shards: int) -> None:
     """Index the duplicate check (``decisions.utterance_id``) and decision retention (``at``):
     without them both scan the whole table inside the write lock."""
     for index in decisions.indexes:
@@ -181,26 +214,76 @@ def _v2(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
-def _v3(conn: Connection) -> None:
+def _v3(conn: Connection, shards: int) -> None:
     """Keep the text of every policy a decision was made under (``policy_texts``)."""
     policy_texts.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
-    (1, _v1),
+def _v4(conn: Connection, shards: int) -> None:
+    """Shard the audit chain: the existing log becomes shard 0 (its records keep their seq and
+    hash); records gain a MAC column, utterances the link to the record chaining their text."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "ALTER TABLE audit_log ADD COLUMN shard INTEGER NOT NULL DEFAULT 0, "
+                "ADD COLUMN mac TEXT, DROP CONSTRAINT audit_log_pkey, "
+                "ADD PRIMARY KEY (shard, seq)"
+            )
+        )
+        conn.execute(
+            text(
+                "ALTER TABLE decisions ADD COLUMN shard INTEGER NOT NULL DEFAULT 0, "
+                "DROP CONSTRAINT decisions_seq_key, "
+                "ADD CONSTRAINT decisions_shard_seq UNIQUE (shard, seq)"
+            )
+        )
+    else:
+        _rebuild(conn, audit_log, "shard, mac", "0, NULL")
+        _rebuild(conn, decisions, "shard", "0")
+    for column in ("record_shard INTEGER", "record_seq BIGINT", "text_salt TEXT"):
+        conn.execute(text(f"ALTER TABLE utterances ADD COLUMN {column}"))
+    conn.execute(update(chain_head).where(chain_head.c.id == 1).values(id=0))
+    _add_heads(conn, range(1, shards))
+
+
+def _rebuild(conn: Connection, table: Table, added: str, values: str) -> None:
+    """SQLite cannot change a primary key in place: copy the table into its new shape."""
+    old = f"{table.name}_before_v4"
+    conn.execute(text(f"ALTER TABLE {table.name} RENAME TO {old}"))
+    for index in table.indexes:
+        conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+    table.create(conn)
+    kept = [c.name for c in table.columns if c.name not in {a.strip() for a in added.split(",")}]
+    names = ", ".join(kept)
+    copy = f"INSERT INTO {table.name} ({names}, {added}) SELECT {names}, {values} FROM {old}"  # noqa: S608 - this module's own names
+    conn.execute(text(copy))
+    conn.execute(text(f"DROP TABLE {old}"))
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection, int], None]], ...] = (
     (2, _v2),
     (3, _v3),
+    (4, _v4),
 )
-"""(version, step) in order; a step runs once, inside the same transaction as its version bump."""
+"""(version, step) in order for a database written by an older askfirst; a step runs once,
+inside the same transaction as its version bump. A new database is created in the newest shape."""
 
 
-def migrate(conn: Connection) -> int:
-    """Bring the schema to the newest version inside the caller's (locked) transaction."""
+def migrate(conn: Connection, *, shards: int = DEFAULT_SHARDS) -> int:
+    """Bring the schema to the newest version inside the caller's (locked) transaction; a new
+    database gets ``shards`` audit chains (an old one keeps its log as shard 0 and gains the
+    rest)."""
+    newest = MIGRATIONS[-1][0]
     if not inspect(conn).has_table("schema_version"):
         metadata.create_all(conn, tables=[schema_version])
         conn.execute(insert(schema_version).values(version=0))
     current = int(conn.execute(select(schema_version.c.version)).scalar_one())
-    newest = MIGRATIONS[-1][0]
+    if current == 0:
+        if not inspect(conn).has_table("audit_log"):
+            _create(conn, shards)
+            conn.execute(update(schema_version).values(version=newest))
+            return newest
+        current = 1  # tables of version 1 without their version bump
     if current > newest:
         raise BadValueError(
             f"schema_version: expected at most {newest} (this askfirst), got {current} "
@@ -209,7 +292,7 @@ def migrate(conn: Connection) -> int:
     for version, step in MIGRATIONS:
         if version > current:
             logger.info("store: migrating schema to version %d", version)
-            step(conn)
+            step(conn, shards)
             conn.execute(update(schema_version).values(version=version))
             current = version
     return current

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -20,8 +21,8 @@ from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
 from askfirst.store import audit, queries
 from askfirst.store.audit import Appended
-from askfirst.store.chain import Checkpoint, VerifyReport
-from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
+from askfirst.store.chain import Checkpoint, VerifyReport, ranges, shard_of
+from askfirst.store.checkpoint import latest_count, read_checkpoints, write_checkpoint
 from askfirst.store.codec import decision_from_json
 from askfirst.store.engine import READ_ONLY, db_errors, lock_user, make_engine
 from askfirst.store.errors import BadValueError, ReadOnlyStore, StoreError, StoreUnavailable
@@ -38,6 +39,7 @@ from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.report import AuditReport, build_report
 from askfirst.store.schema import (
+    DEFAULT_SHARDS,
     audit_log,
     check_schema,
     db_time,
@@ -50,6 +52,7 @@ from askfirst.store.schema import (
     users,
     utterances,
 )
+from askfirst.store.statements import Sql, run
 from askfirst.store.subject import subject_access
 from askfirst.store.turn import SqlTurn, decision_for, read_user_state, write_consent
 from askfirst.store.windows import check_window, put_window, take_window
@@ -70,12 +73,14 @@ class SqlStore(Store):
         self,
         url: str,
         *,
-        checkpoint_path: Path | None,
+        checkpoint_dir: Path | None,
         checkpoint_every: int,
         retention: timedelta,
         lock_timeout: float,
         lazy: bool = False,
         decision_retention: timedelta = DEFAULT_DECISION_RETENTION,
+        audit_key: bytes | None = None,
+        shards: int = DEFAULT_SHARDS,
         read_only: bool = False,
     ) -> None:
         self._read_only = read_only
@@ -98,12 +103,27 @@ class SqlStore(Store):
                 f"decision_retention: expected a timedelta of at least {MIN_DECISION_RETENTION} "
                 f"(the caps count today's decisions), got {decision_retention!r}"
             )
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 1024:
+            raise BadValueError(f"shards: expected an integer from 1 to 1024, got {shards!r}")
+        if audit_key is not None and (not isinstance(audit_key, bytes) or len(audit_key) < 16):
+            raise BadValueError(
+                "audit_key: expected at least 16 bytes, got "
+                f"{len(audit_key) if isinstance(audit_key, bytes) else type(audit_key).__name__}"
+            )
+        if checkpoint_dir is not None and audit_key is None:
+            raise BadValueError(
+                f"checkpoint_dir: checkpoints are keyed, expected an audit key with "
+                f"{str(checkpoint_dir)!r}, got none"
+            )
         self._decision_retention = decision_retention
-        self._checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self._key = audit_key
+        self._shards_wanted = shards
+        self._shards = shards
+        self._checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self._checkpoint_every = checkpoint_every
         self._retention = retention
         self._engine = make_engine(url, lock_timeout=lock_timeout)
-        self._writer: GroupCommit | None = None
+        self._writers: list[GroupCommit] | None = None
         self._lock_timeout = lock_timeout
         self.dialect = self._engine.dialect.name
         self._open_lock = threading.Lock()
@@ -131,41 +151,48 @@ class SqlStore(Store):
                 check_schema(conn)
             else:
                 lock_migrations(conn)
-                migrate(conn)
+                migrate(conn, shards=self._shards_wanted)
+            shards = len(audit.heads(conn))
+        self._shards = shards
         self._opened = True
         if self._read_only:
             logger.info("store: opened %s database %s read-only", self.dialect, self._engine.url)
             return
-        self._writer = (
-            sqlite_group_commit(self._engine.url.database or "")
-            if self.dialect == "sqlite"
-            else postgresql_group_commit()
-        )
+        if self.dialect == "sqlite":  # one writer at a time anyway: one write path for all
+            self._writers = [sqlite_group_commit(self._engine.url.database or "")] * shards
+        else:
+            self._writers = [postgresql_group_commit(shard) for shard in range(shards)]
         logger.info("store: opened %s database %s", self.dialect, self._engine.url)
 
-    def _ensure_open(self) -> GroupCommit:
-        """The group commit of an open store; opens a lazily created one (or fails closed)."""
-        writer = self._writer
-        if writer is not None:
-            return writer
+    def _ensure_open(self) -> list[GroupCommit]:
+        """The group commits (one per shard) of an open store; opens a lazily created one (or
+        fails closed)."""
+        writers = self._writers
+        if writers is not None:
+            return writers
         if self._read_only:
             self._ensure_connected()
             raise ReadOnlyStore("this store was opened read-only; the command writes nothing")
         with self._open_lock:
-            if self._writer is None:
+            if self._writers is None:
                 self._open()
-            assert self._writer is not None
-            return self._writer
+            assert self._writers is not None
+            return self._writers
+
+    def shard_of(self, key: str) -> int:
+        """The audit shard (and write path) of a user or device key."""
+        self._ensure_open()
+        return shard_of(key, self._shards)
 
     # -- transactions ----------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, shard: int) -> Iterator[Connection]:
         """A write transaction; leaving the block commits (durably), an error rolls back.
 
-        Writes go through the store's group commit (``store.group_commit``).
+        Writes go through the shard's group commit (``store.group_commit``).
         """
-        writer = self._ensure_open()
+        writer = self._ensure_open()[shard]
         with (
             writer.write(self._engine, timeout=self._lock_timeout) as conn,
             db_errors("writing"),
@@ -197,8 +224,9 @@ class SqlStore(Store):
             _require_text(session_id, "session_id")
         db_time(now, field="now")
         tx: SqlTurn | None = None
+        shard = self.shard_of(user_id)
         try:
-            with self._write() as conn:
+            with self._write(shard) as conn:
                 with db_errors("locking the user"):
                     lock_user(conn, user_id)
                 tx = SqlTurn(
@@ -207,6 +235,8 @@ class SqlStore(Store):
                     session_id=session_id,
                     now=now,
                     retention=self._retention,
+                    shard=shard,
+                    key=self._key,
                     known_policies=self._known_policies,
                 )
                 yield tx
@@ -219,22 +249,15 @@ class SqlStore(Store):
         self._after_commit(tx.appended)
 
     def _after_commit(self, appended: list[Appended]) -> None:
-        """Write a checkpoint when a committed record's seq is a multiple of checkpoint_every."""
+        """Add a checkpoint when a committed record's seq is a multiple of checkpoint_every."""
         due = [a for a in appended if a.seq % self._checkpoint_every == 0]
-        if self._checkpoint_path is None or not due:
+        if self._checkpoint_dir is None or self._key is None or not due:
             return
-        last = due[-1]
         try:
-            path = self._checkpoint_path
-            if path.exists() and read_checkpoint(path).count >= last.seq:
-                return  # another process already wrote a later one
-            write_checkpoint(
-                self._checkpoint_path,
-                Checkpoint(count=last.seq, head=last.hash, at=datetime.now(UTC)),
-            )
+            self.audit_checkpoint(self._checkpoint_dir)
         except StoreError:
             # The records are committed; a missed checkpoint only weakens truncation detection.
-            logger.exception("store: could not write the audit checkpoint at seq %d", last.seq)
+            logger.exception("store: could not write an audit checkpoint after seq %d", due[-1].seq)
 
     # -- consent ---------------------------------------------------------------------------
 
@@ -245,7 +268,8 @@ class SqlStore(Store):
         _require_text(offer_id, "offer_id")
         check_size(decision_id, "decision_id")
         at = db_time(now, field="now")
-        with self._write() as conn:
+        shard = self.shard_of(user_id)
+        with self._write(shard) as conn:
             lock_user(conn, user_id)
             conn.execute(
                 delete(declined).where(
@@ -266,6 +290,8 @@ class SqlStore(Store):
                     user_id=user_id,
                     decision_id=decision_id,
                 ),
+                shard=shard,
+                key=self._key,
             )
         self._after_commit([done])
 
@@ -274,17 +300,28 @@ class SqlStore(Store):
     ) -> None:
         _require_text(user_id, "user_id")
         at = db_time(datetime.now(UTC) if now is None else now, field="now")
-        with self._write() as conn:
+        shard = self.shard_of(user_id)
+        with self._write(shard) as conn:
             lock_user(conn, user_id)
-            done = write_consent(conn, user_id=user_id, at=at, child_profile=child_profile)
+            done = write_consent(
+                conn,
+                user_id=user_id,
+                at=at,
+                shard=shard,
+                key=self._key,
+                child_profile=child_profile,
+            )
         self._after_commit([done])
 
     def set_opt_out(self, *, user_id: str, opted_out: bool, now: datetime) -> None:
         _require_text(user_id, "user_id")
         at = db_time(now, field="now")
-        with self._write() as conn:
+        shard = self.shard_of(user_id)
+        with self._write(shard) as conn:
             lock_user(conn, user_id)
-            done = write_consent(conn, user_id=user_id, at=at, opted_out=bool(opted_out))
+            done = write_consent(
+                conn, user_id=user_id, at=at, shard=shard, key=self._key, opted_out=bool(opted_out)
+            )
         self._after_commit([done])
 
     # -- listening windows and broadcast registry -----------------------------------------
@@ -293,13 +330,13 @@ class SqlStore(Store):
         if not isinstance(window, ListeningWindow):
             raise BadValueError(f"expected a ListeningWindow, got {type(window).__name__}")
         check_window(window)
-        with self._write() as conn:
+        with self._write(self.shard_of(window.device_id)) as conn:
             put_window(conn, window)
 
     def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
         _require_text(device_id, "device_id")
         db_time(now, field="now")
-        with self._write() as conn:
+        with self._write(self.shard_of(device_id)) as conn:
             return take_window(conn, device_id=device_id, now=now)
 
     def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> None:
@@ -309,8 +346,8 @@ class SqlStore(Store):
         check_size(peer.device_id, "peer.device_id")
         check_size(peer.fingerprint, "peer.fingerprint")
         at = db_time(peer.at, field="peer.at")
-        with self._write() as conn:
-            conn.execute(delete(peers).where(peers.c.expires_at <= at))
+        with self._write(self.shard_of(peer.device_id)) as conn:
+            run(conn, SWEEP_PEERS, {"at": at}, what="sweeping expired captures")
             conn.execute(
                 insert(peers).values(
                     device_id=peer.device_id,
@@ -358,14 +395,15 @@ class SqlStore(Store):
 
     def last_decision(self, *, user_id: str, session_id: str | None) -> Decision | None:
         _require_text(user_id, "user_id")
-        query = select(decisions.c.seq).where(
+        query = select(decisions.c.shard, decisions.c.seq).where(
             decisions.c.user_id == user_id, decisions.c.has_offer.is_(True)
         )
         if session_id is not None:
             query = query.where(decisions.c.session_id == session_id)
+        latest = query.order_by(decisions.c.at.desc(), decisions.c.seq.desc()).limit(1)
         with self._read() as conn:
-            seq = conn.execute(query.order_by(decisions.c.seq.desc()).limit(1)).scalar()
-            payload = None if seq is None else audit.decision_payload(conn, seq=int(seq))
+            row = conn.execute(latest).first()
+            payload = None if row is None else audit.decision_payload(conn, at=(row.shard, row.seq))
         return None if payload is None else decision_from_json(payload.get("decision"))
 
     def user_state(self, *, user_id: str, session_id: str | None, now: datetime) -> UserState:
@@ -377,7 +415,7 @@ class SqlStore(Store):
     # -- reading the log -------------------------------------------------------------------
 
     def recent_turns(
-        self, *, where: TurnFilter | None = None, limit: int = 50, before: int | None = None
+        self, *, where: TurnFilter | None = None, limit: int = 50, before: str | None = None
     ) -> TurnPage:
         with self._read() as conn:
             return queries.recent_turns(
@@ -397,31 +435,38 @@ class SqlStore(Store):
 
     def audit_verify(
         self,
-        checkpoint_path: Path | None = None,
+        checkpoints: Path | None = None,
         *,
         progress: Callable[[int], None] | None = None,
     ) -> VerifyReport:
-        path = checkpoint_path if checkpoint_path is not None else self._checkpoint_path
-        checkpoint = None
-        problem = None
-        if path is not None and (checkpoint_path is not None or Path(path).exists()):
-            try:
-                checkpoint = read_checkpoint(Path(path))
-            except BadValueError as e:
-                problem = f"checkpoint unusable: {e.message}"
+        directory = checkpoints if checkpoints is not None else self._checkpoint_dir
+        found: list[Checkpoint] = []
+        refused: list[str] = []
+        if directory is not None:
+            if self._key is None:
+                refused.append(
+                    f"checkpoints in {str(directory)!r} not checked: expected the audit key "
+                    "that vouches for them, got none"
+                )
+            elif checkpoints is not None or Path(directory).exists():
+                found, refused = read_checkpoints(Path(directory), key=self._key)
         with self._read() as conn:
-            report = audit.verify(conn, checkpoint=checkpoint, progress=progress)
-        if problem is None:
+            report = audit.verify(conn, key=self._key, checkpoints=tuple(found), progress=progress)
+        if not refused:
             return report
-        return VerifyReport(
-            ok=False, count=report.count, head=report.head, problems=[problem, *report.problems]
-        )
+        return dataclasses.replace(report, ok=False, problems=[*refused, *report.problems])
 
-    def audit_checkpoint(self, path: Path) -> Checkpoint:
+    def audit_checkpoint(self, directory: Path) -> Checkpoint:
+        if self._key is None:
+            raise BadValueError(
+                f"audit checkpoint: checkpoints are keyed, expected an audit key, got none "
+                f"(writing into {str(directory)!r})"
+            )
         with self._read() as conn:
-            count, head = audit.head(conn)
-        checkpoint = Checkpoint(count=count, head=head, at=datetime.now(UTC))
-        write_checkpoint(Path(path), checkpoint)
+            heads = audit.heads(conn)
+        checkpoint = Checkpoint(heads=heads, at=datetime.now(UTC))
+        if checkpoint.count > latest_count(Path(directory)) or checkpoint.count == 0:
+            write_checkpoint(Path(directory), checkpoint, key=self._key)
         return checkpoint
 
     def audit_export(self, out: TextIO) -> int:
@@ -435,30 +480,42 @@ class SqlStore(Store):
         if reference is not None:
             _require_text(reference, "reference")
         now = db_time(datetime.now(UTC))
-        with self._write() as conn:
+        shard = self.shard_of(user_id)
+        done: list[Appended] = []
+        with self._write(shard) as conn:
             lock_user(conn, user_id)
             removed = 0
             for table in (utterances, decisions, declined, users):  # ERASED_TABLES less the log
                 removed += int(
                     conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
                 )
-            personal = audit.count_personal(conn, user_id)
-            if removed == 0 and personal == 0:
+            held = audit.personal(conn, user_id)
+            if removed == 0 and not held:
                 return 0
-            done = audit.append(
-                conn,
-                audit.entry(
-                    kind="forget",
-                    at=now,
-                    payload={
-                        "deleted_rows": removed,
-                        "erased_records": personal,
-                        "reference": reference,
-                    },
-                ),
-            )
-            erased = audit.erase(conn, user_id=user_id, by_seq=done.seq)
-        self._after_commit([done])
+            erased = 0
+            # One erasure record per shard holding the user's records (the user's own shard,
+            # and shard 0 for records written before the log was sharded), each listing what
+            # it erased, so an erased payload can only point to the erasure that erased it.
+            for where in sorted({shard, *held}):
+                seqs = held.get(where, [])
+                appended = audit.append(
+                    conn,
+                    audit.entry(
+                        kind="forget",
+                        at=now,
+                        payload={
+                            "deleted_rows": removed if where == shard else 0,
+                            "erased_records": len(seqs),
+                            "erased": ranges(seqs),
+                            "reference": reference,
+                        },
+                    ),
+                    shard=where,
+                    key=self._key,
+                )
+                erased += audit.erase(conn, shard=where, seqs=seqs, by_seq=appended.seq)
+                done.append(appended)
+        self._after_commit(done)
         logger.info("store: forgot a user: %d rows deleted, %d records erased", removed, erased)
         self._scrub(vacuum=vacuum)
         return removed + erased
@@ -495,7 +552,7 @@ class SqlStore(Store):
         else:
             expired = utterances.c.at < _cutoff(now, retention)
         decided_before = _cutoff(now, self._decision_retention)
-        with self._write() as conn:
+        with self._write(0) as conn:
             purged = int(conn.execute(delete(utterances).where(expired)).rowcount)
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
             # The decisions index only serves caps and look-ups; the audit records stay.
@@ -507,7 +564,9 @@ class SqlStore(Store):
             payload: dict[str, object] = {"utterances": purged}
             if dropped:
                 payload.update(decisions=dropped, decisions_before=decided_before)
-            done = audit.append(conn, audit.entry(kind="purge", at=at, payload=payload))
+            done = audit.append(
+                conn, audit.entry(kind="purge", at=at, payload=payload), shard=0, key=self._key
+            )
         self._after_commit([done])
         if dropped:
             logger.info("store: purged %d decision index rows before %s", dropped, decided_before)
@@ -576,7 +635,7 @@ class SqlStore(Store):
         """Commit a real (net-zero) write: a row into ``peers`` and out again, durably."""
         probe = "\x1freadyz"  # not a device id any token maps to: no turn ever reads it
         try:
-            with self._write() as conn:
+            with self._write(0) as conn:
                 at = db_time(datetime.now(UTC), field="probe.at")
                 conn.execute(
                     insert(peers).values(device_id=probe, at=at, fingerprint=probe, expires_at=at)
@@ -587,6 +646,16 @@ class SqlStore(Store):
             return False
         return True
 
+
+SWEEP_PEERS = Sql.of(
+    "DELETE FROM peers WHERE expires_at <= :at",
+    postgresql="""
+    DELETE FROM peers WHERE id IN (
+      SELECT id FROM peers WHERE expires_at <= :at FOR UPDATE SKIP LOCKED)
+    """,
+)
+"""Expired captures go with each new one; on PostgreSQL rows another writer is sweeping are
+skipped, so writers of different shards never wait for each other here."""
 
 ERASED_TABLES = (utterances, decisions, declined, users, audit_log)
 """The tables an erasure deletes or blanks rows in (and ``vacuum`` cleans)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store import audit
 from askfirst.store.audit import Appended
 from askfirst.store.codec import decision_to_json, user_state_to_json, utterance_to_json
+from askfirst.store.columns import text_digest
 from askfirst.store.engine import db_errors
 from askfirst.store.errors import (
     AmbientPermitRefused,
@@ -50,9 +52,13 @@ class SqlTurn(TurnTx):
         session_id: str | None,
         now: datetime,
         retention: timedelta,
+        shard: int,
+        key: bytes | None,
         known_policies: frozenset[str] = frozenset(),
     ) -> None:
         self._conn = conn
+        self._shard = shard
+        self._key = key
         self._known_policies = known_policies
         self.kept_policies: list[str] = []
         """Hashes of the policies this turn kept (the store learns them once it commits)."""
@@ -82,10 +88,17 @@ class SqlTurn(TurnTx):
         self._check_open()
         check_recordable(utterance, decision)
         u = utterance
+        kept = u.text if u.tag is UtteranceTag.PROMPTED else None
+        salt = None if kept is None else secrets.token_hex(16)
+        said = {
+            **utterance_to_json(u),
+            "text": None,
+            "text_digest": None if kept is None or salt is None else text_digest(salt, kept),
+        }
         payload: dict[str, Any] = {
             "user_id": self._user_id,
             "session_id": self._session_id,
-            "utterance": {**utterance_to_json(u), "text": None},
+            "utterance": said,
             "decision": decision_to_json(decision),
             "consent": user_state_to_json(consent),
         }
@@ -110,8 +123,10 @@ class SqlTurn(TurnTx):
             "locale": u.locale,
             "tag": u.tag.value,
             "tag_reasons": json.dumps(list(u.tag_reasons)),
-            "text": u.text if u.tag is UtteranceTag.PROMPTED else None,
+            "text": kept,
             "expires_at": self._expires_at,
+            "text_salt": salt,
+            "record_shard": self._shard,
         }
         index = audit.DecisionIndex(
             id=decision.id,
@@ -124,8 +139,8 @@ class SqlTurn(TurnTx):
         )
         what = f"recording decision {decision.id!r}"
         with db_errors(what):
-            run(self._conn, INSERT_UTTERANCE, row, what=what)
-            done = audit.append(self._conn, record, index=index)  # the chain lock, last
+            done = audit.append(self._conn, record, shard=self._shard, key=self._key, index=index)
+            run(self._conn, INSERT_UTTERANCE, {**row, "record_seq": done.seq}, what=what)
         self.appended.append(done)
 
     def keep_policy(self, policy: Policy, *, decision_id: str) -> None:
@@ -163,7 +178,12 @@ class SqlTurn(TurnTx):
         with db_errors("setting opt-out"):
             self.appended.append(
                 write_consent(
-                    self._conn, user_id=self._user_id, at=self._at, opted_out=bool(opted_out)
+                    self._conn,
+                    user_id=self._user_id,
+                    at=self._at,
+                    shard=self._shard,
+                    key=self._key,
+                    opted_out=bool(opted_out),
                 )
             )
 
@@ -240,10 +260,11 @@ A NULL session matches no decision, so a sessionless turn counts 0 in the sessio
 INSERT_UTTERANCE = Sql.of(
     """
     INSERT INTO utterances
-      (id, user_id, session_id, device_id, at, locale, tag, tag_reasons, text, expires_at)
+      (id, user_id, session_id, device_id, at, locale, tag, tag_reasons, text, expires_at,
+       text_salt, record_shard, record_seq)
     VALUES
       (:id, :user_id, :session_id, :device_id, :at, :locale, :tag, :tag_reasons, :text,
-       :expires_at)
+       :expires_at, :text_salt, :record_shard, :record_seq)
     ON CONFLICT (id) DO NOTHING
     """
 )
@@ -304,6 +325,8 @@ def write_consent(
     *,
     user_id: str,
     at: str,
+    shard: int,
+    key: bytes | None,
     opted_out: bool | None = None,
     child_profile: bool | None = None,
 ) -> Appended:
@@ -322,4 +345,4 @@ def write_consent(
     params["opted_out" if kind == "opt_out" else "child_profile"] = value
     statement = SET_OPT_OUT if kind == "opt_out" else SET_CHILD_PROFILE
     run(conn, statement, params, what=f"setting {kind}")
-    return audit.append(conn, record)
+    return audit.append(conn, record, shard=shard, key=key)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
-from askfirst.skill.errors import VerificationError
+from askfirst.skill.errors import SkillError, VerificationError
 
 logger = logging.getLogger(__name__)
 
@@ -230,3 +231,74 @@ class CertificateCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+class GuardedFetcher:
+    """A fetcher that remembers failures briefly and runs only a few fetches at once.
+
+    Every request naming a new certificate URL costs an outbound fetch; without a guard, a
+    stream of forged requests with fresh (or unreachable) URLs turns the server into a client
+    of whoever names them. A URL whose fetch failed is refused from memory for
+    ``failure_seconds``; a fetch that would exceed ``max_concurrent`` is refused at once with
+    a 503 and ``Retry-After`` instead of waiting for a thread.
+    """
+
+    def __init__(
+        self,
+        fetcher: CertificateFetcher,
+        *,
+        failure_seconds: float = 60.0,
+        max_concurrent: int = 2,
+        max_failures: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetcher = fetcher
+        self._failure_seconds = failure_seconds
+        self._max_failures = max_failures
+        self._clock = clock
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._max_concurrent = max_concurrent
+        self._lock = threading.Lock()
+        self._failures: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def __call__(self, url: str) -> bytes:
+        remembered = self._failure(url)
+        if remembered is not None:
+            raise VerificationError(f"{remembered} (remembered; not fetched again yet)")
+        if not self._slots.acquire(blocking=False):
+            raise SkillError(
+                f"certificate chain {url!r}: expected at most {self._max_concurrent} fetches "
+                "at once, got another; retry after the time in Retry-After",
+                code="certificate_fetch_busy",
+                status=503,
+                retry_after=1,
+            )
+        try:
+            return self._fetcher(url)
+        except SkillError as exc:
+            self._remember(url, exc.message)
+            raise
+        except (OSError, ValueError) as exc:
+            message = f"certificate chain {url!r}: fetch failed: {type(exc).__name__}: {exc}"
+            self._remember(url, message)
+            raise VerificationError(message) from exc
+        finally:
+            self._slots.release()
+
+    def _failure(self, url: str) -> str | None:
+        with self._lock:
+            entry = self._failures.get(url)
+            if entry is None:
+                return None
+            until, message = entry
+            if self._clock() >= until:
+                del self._failures[url]
+                return None
+            return message
+
+    def _remember(self, url: str, message: str) -> None:
+        with self._lock:
+            self._failures[url] = (self._clock() + self._failure_seconds, message)
+            self._failures.move_to_end(url)
+            while len(self._failures) > self._max_failures:
+                self._failures.popitem(last=False)

@@ -28,6 +28,7 @@ from askfirst.skill.alexa.certs import (
     CertificateCache,
     CertificateFetcher,
     ChainValidator,
+    GuardedFetcher,
     SigningCertificate,
     http_fetcher,
     load_trust_roots,
@@ -212,6 +213,7 @@ class AlexaVerifier:
             )
         roots = self.trust_roots if self.trust_roots is not None else load_trust_roots()
         self._validator = ChainValidator.with_roots(roots)
+        self._fetch = GuardedFetcher(self.fetcher)
 
     def verify(self, *, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Verify a raw Alexa request and return its parsed JSON envelope."""
@@ -220,6 +222,10 @@ class AlexaVerifier:
         url = normalize_cert_url(_header(headers, CERT_URL_HEADER))
         signature = _decode_signature(_header(headers, SIGNATURE_HEADER))
         now = self.clock()
+        # Cheap checks first: a request for another skill never costs an outbound fetch.
+        claimed = self._parse(bytes(body))
+        if _application_id(claimed) not in (None, *self.skill_ids):
+            self._check_application(claimed)
         cert = self.signing_certificate(url, at=now)
         try:
             cert.public_key.verify(signature, bytes(body), padding.PKCS1v15(), hashes.SHA256())
@@ -240,8 +246,12 @@ class AlexaVerifier:
             cached.check_valid_at(at)
             return cached
         try:
-            pem = self.fetcher(url)
+            pem = self._fetch(url)
+        except VerificationError:
+            raise
         except SkillError as exc:
+            if exc.status == 503:
+                raise  # busy, not forged: the caller may retry
             raise VerificationError(exc.message) from exc
         except (OSError, ValueError) as exc:
             raise VerificationError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from askfirst.skill.alexa.handlers import MAX_RESPONSE_BYTES, AlexaEndpoint
 from askfirst.skill.alexa.verify import AlexaVerifier, normalize_cert_url
 from askfirst.skill.api import errors as http_errors
 from askfirst.skill.api import request_ids
+from askfirst.skill.api.admission import Admission, Limits
 from askfirst.skill.api.depth import check_depth
 from askfirst.skill.api.readiness import Readiness
 from askfirst.skill.api.routes import blueprint, decode_json
@@ -74,6 +76,20 @@ def build_verifier(settings: Settings) -> AlexaVerifier | None:
     )
 
 
+def admission_limits(settings: Settings) -> Limits:
+    """The admission gates' sizes from the settings (see ``askfirst.skill.api.admission``)."""
+    pool = settings.pool_size or os.cpu_count() or 1
+    return Limits(
+        device_concurrency=settings.device_concurrency,
+        # One core's worth of recognition is left for text turns (issue 12: text p99 under
+        # audio load within 3x of idle); one audio turn at least.
+        audio_concurrency=settings.audio_concurrency or max(1, pool - 1),
+        max_body_reads=settings.max_body_reads,
+        body_read_seconds=settings.body_read_seconds,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -99,6 +115,9 @@ def create_app(
     app.extensions["askfirst.verifier"] = verifier
     request_ids.register(app)
     _observe(app, settings, pipeline)
+    app.wsgi_app = Admission(  # type: ignore[method-assign]
+        app.wsgi_app, limits=admission_limits(settings), devices=settings.devices()
+    )
     app.register_blueprint(blueprint)
     app.add_url_rule("/alexa", "alexa", alexa, methods=["POST"])
     if settings.console_tokens:

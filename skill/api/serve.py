@@ -120,6 +120,16 @@ def check_settings(settings_file: Path | None) -> Settings:
             "so a broadcast heard by devices served by other instances on the same database "
             "will not be matched; set the same key on every instance"
         )
+    if (
+        settings.console_tokens
+        and settings.store_url.startswith("postgres")
+        and "console_secret" not in settings.model_fields_set
+    ):
+        logger.warning(
+            "ASKFIRST_CONSOLE_SECRET is not set: console sign-ins are signed with a random key, "
+            "so an operator signed in on one instance is signed out on the others; set the same "
+            "secret on every instance"
+        )
     return settings
 
 

@@ -27,6 +27,7 @@ from askfirst.skill.cli.stores import (
 from askfirst.store.errors import StoreError
 from askfirst.store.evidence import KINDS, TIME_BASES, EvidenceFilter
 from askfirst.store.interface import Store
+from askfirst.store.keys import new_audit_key, read_audit_key
 
 DEFAULT_RETENTION_DAYS = 30.0
 MAX_RETENTION_DAYS = 36500.0
@@ -46,17 +47,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify = _add(
         commands,
         "verify",
-        "check the hash chain (and the checkpoint, if given)",
+        "check the hash chains (with the audit key, every record's MAC; with --checkpoints, "
+        "against every checkpoint)",
         "exit status: 0 the log verifies, 1 it does not, 2 the store is unusable",
     )
     verify.set_defaults(func=_runner(run_verify, read_only=True))
     checkpoint = _add(
         commands,
         "checkpoint",
-        "write the head hash and count to --checkpoint",
-        "exit status: 0 written, 2 no --checkpoint or the store is unusable",
+        "add a keyed checkpoint of every shard's head to --checkpoints DIR",
+        "exit status: 0 written, 2 no --checkpoints or audit key, or the store is unusable",
     )
     checkpoint.set_defaults(func=_runner(run_checkpoint))
+    new_key = commands.add_parser(
+        "new-key",
+        help="create an audit key file (32 random bytes, mode 0600; never replaces a file)",
+        description="Create an audit key file, kept outside the database.",
+        epilog="exit status: 0 written, 2 the file exists or cannot be written",
+    )
+    new_key.add_argument("key_file", type=Path, metavar="FILE")
+    new_key.set_defaults(func=run_new_key)
     export = _add(
         commands,
         "export",
@@ -207,13 +217,22 @@ def _add(
         name, help=text, description=text[0].upper() + text[1:] + ".", epilog=epilog
     )
     add_store_option(parser)
-    env_checkpoint = os.environ.get("ASKFIRST_CHECKPOINT_PATH")
+    env_checkpoints = os.environ.get("ASKFIRST_CHECKPOINT_DIR")
     parser.add_argument(
-        "--checkpoint",
+        "--checkpoints",
         type=Path,
-        default=Path(env_checkpoint) if env_checkpoint else None,
+        default=Path(env_checkpoints) if env_checkpoints else None,
+        metavar="DIR",
+        help="audit checkpoint history, kept outside the database (default: "
+        "ASKFIRST_CHECKPOINT_DIR)",
+    )
+    env_key = os.environ.get("ASKFIRST_AUDIT_KEY_FILE")
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        default=Path(env_key) if env_key else None,
         metavar="FILE",
-        help="audit checkpoint file, kept outside the database (default: ASKFIRST_CHECKPOINT_PATH)",
+        help="the audit key, kept outside the database (default: ASKFIRST_AUDIT_KEY_FILE)",
     )
     return parser
 
@@ -244,10 +263,11 @@ def run_with_store(handler: Handler, args: argparse.Namespace, out: TextIO, err:
     retention = timedelta(days=days)
     choice = chosen_store(args)
     try:
+        key = None if args.key_file is None else read_audit_key(args.key_file)
         store = open_existing(
             choice,
             read_only=getattr(args, "read_only", False),
-            checkpoint_path=args.checkpoint,
+            audit_key=key,
             retention=retention,
         )
     except MissingStore as exc:
@@ -266,10 +286,18 @@ def run_with_store(handler: Handler, args: argparse.Namespace, out: TextIO, err:
 
 
 def run_verify(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
-    report = store.audit_verify(args.checkpoint)
-    against = f" against checkpoint {str(args.checkpoint)!r}" if args.checkpoint else ""
+    report = store.audit_verify(args.checkpoints)
+    against = (
+        f" against {report.checkpoints} checkpoints in {str(args.checkpoints)!r}"
+        if args.checkpoints
+        else ""
+    )
     if report.ok:
-        out.write(f"audit log OK{against}: {report.count} records, head {report.head}\n")
+        keyed = "every record's MAC checked" if report.keyed else "no audit key: MACs not checked"
+        out.write(
+            f"audit log OK{against}: {report.count} records in {len(report.heads)} shards, "
+            f"{keyed}, head {report.head}\n"
+        )
         return 0
     err.write(f"audit log FAILED verification{against}: {report.count} records read\n")
     for problem in report.problems:
@@ -278,15 +306,26 @@ def run_verify(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO)
 
 
 def run_checkpoint(args: argparse.Namespace, store: Store, out: TextIO, err: TextIO) -> int:
-    if args.checkpoint is None:
+    if args.checkpoints is None:
         err.write(
-            "askfirst audit checkpoint: expected --checkpoint FILE (or "
-            "ASKFIRST_CHECKPOINT_PATH), got neither\n"
+            "askfirst audit checkpoint: expected --checkpoints DIR (or "
+            "ASKFIRST_CHECKPOINT_DIR), got neither\n"
         )
         return 2
-    cp = store.audit_checkpoint(args.checkpoint)
-    out.write(
-        f"checkpoint written to {str(args.checkpoint)!r}: {cp.count} records, head {cp.head}\n"
+    cp = store.audit_checkpoint(args.checkpoints)
+    out.write(f"checkpoint added to {str(args.checkpoints)!r}: {cp.count} records\n")
+    return 0
+
+
+def run_new_key(args: argparse.Namespace) -> int:
+    try:
+        new_audit_key(args.key_file)
+    except StoreError as exc:
+        sys.stderr.write(f"askfirst audit new-key: {exc}\n")
+        return 2
+    sys.stdout.write(
+        f"audit key written to {str(args.key_file)!r}; keep it outside the database and pass it "
+        "as --key-file or ASKFIRST_AUDIT_KEY_FILE\n"
     )
     return 0
 

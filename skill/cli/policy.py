@@ -136,13 +136,18 @@ def run_diff(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     except (StoreError, PolicyError, MissingStore) as exc:
         err.write(f"askfirst policy diff: {exc}\n")
         return 2
-    out.write(f"--- {args.a} {a.hash}\n+++ {args.b} {b.hash}\n")
+    out.write(f"--- {_label(args.a, a)}\n+++ {_label(args.b, b)}\n")
     changes = diff_policies(a, b)
     for change in changes:
         out.write(change.line() + "\n")
     if not changes:
         out.write("no changes\n")
     return 1 if changes else 0
+
+
+def _label(name: str, policy: Policy) -> str:
+    """``HASH (FILE)`` for a file, the full hash for a kept policy."""
+    return policy.hash if policy.hash.startswith(name.lower()) else f"{policy.hash} ({name})"
 
 
 def _resolve(name: str, stores: _Stores) -> Policy:

@@ -20,6 +20,7 @@ from askfirst.skill.simulator.runner import Backend, Report, simulate
 from askfirst.skill.simulator.scenario import ScenarioError, load_scenario, parse_start, schema
 from askfirst.skill.simulator.timeline import Style, json_lines, summary, timeline
 from askfirst.store.errors import StoreError
+from askfirst.store.keys import new_audit_key, read_audit_key
 from askfirst.turn.errors import TurnError
 
 logger = logging.getLogger(__name__)
@@ -71,11 +72,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "server over --url runs on its own clock",
     )
     parser.add_argument(
-        "--checkpoint",
+        "--checkpoints",
+        type=Path,
+        metavar="DIR",
+        help="add keyed audit checkpoints to DIR (every --checkpoint-every records and at the "
+        "end of the run); use with --store to keep the log. Needs --key-file",
+    )
+    parser.add_argument(
+        "--key-file",
         type=Path,
         metavar="FILE",
-        help="write audit checkpoints to FILE (every --checkpoint-every records and at the "
-        "end of the run); use with --store to keep the log",
+        help="the audit key (made with 'askfirst audit new-key FILE'; created here when it does "
+        "not exist yet); every record gets its MAC",
     )
     parser.add_argument(
         "--checkpoint-every",
@@ -141,11 +149,25 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     return 0 if report.ok else 1
 
 
+def _audit_key(path: Path | None, *, needed: bool) -> bytes | None:
+    """The audit key of ``--key-file`` (created when missing: a rehearsal's own key); with
+    --checkpoints and no --key-file, a ScenarioError."""
+    if path is None:
+        if needed:
+            raise ScenarioError(
+                "--checkpoints: expected --key-file FILE (checkpoints are keyed), got none"
+            )
+        return None
+    if not path.exists():
+        new_audit_key(path)
+    return read_audit_key(path)
+
+
 def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
     start = None if args.start is None else parse_start(args.start)
-    if args.url and (start is not None or args.checkpoint is not None):
+    if args.url and (start is not None or args.checkpoints is not None):
         raise ScenarioError(
-            "--start and --checkpoint: expected an in-process run, got --url (a server runs "
+            "--start and --checkpoints: expected an in-process run, got --url (a server runs "
             "on its own clock and writes its own checkpoints)"
         )
     if args.checkpoint_every < 1:
@@ -177,8 +199,9 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
             settings,
             store_url=args.store,
             policy_path=args.policy,
-            checkpoint_path=args.checkpoint,
+            checkpoint_dir=args.checkpoints,
             checkpoint_every=args.checkpoint_every,
+            audit_key=_audit_key(args.key_file, needed=args.checkpoints is not None),
         )
         catalog = tuple(backend.pipeline.policy.catalog)
     total = len(loaded.scenario.events)

@@ -66,7 +66,7 @@ def open_existing(
     choice: StoreChoice,
     *,
     read_only: bool,
-    checkpoint_path: Path | None = None,
+    audit_key: bytes | None = None,
     retention: timedelta = DEFAULT_RETENTION,
 ) -> Store:
     """Open a store that must already exist: a mistyped path is an error, never a new database.
@@ -80,6 +80,4 @@ def open_existing(
             f"no store at {str(file.resolve())!r} ({choice.url} from {choice.source}): expected "
             f"an existing askfirst database; check the path, or pass --store / set {STORE_ENV}"
         )
-    return open_store(
-        choice.url, checkpoint_path=checkpoint_path, retention=retention, read_only=read_only
-    )
+    return open_store(choice.url, audit_key=audit_key, retention=retention, read_only=read_only)

@@ -34,9 +34,10 @@ from askfirst.skill.settings import Settings
 from askfirst.skill.simulator.scenario import ScenarioError
 from askfirst.store.base import Store
 from askfirst.store.chain import VerifyReport
-from askfirst.store.checkpoint import read_checkpoint
+from askfirst.store.checkpoint import read_checkpoints
 from askfirst.store.errors import StoreError
-from askfirst.store.queries import TurnFilter
+from askfirst.store.keys import read_audit_key
+from askfirst.store.queries import TurnFilter, parse_cursor
 from askfirst.turn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def home() -> BaseResponse:
 def turns() -> str:
     args = request.args
     where = _filter(args)
-    before = _int_arg(args.get("before"), "before")
+    before = _cursor_arg(args.get("before"))
     page = _store().recent_turns(where=where, limit=PAGE_SIZE, before=before)
     kept = {k: v for k, v in args.items() if k != "before" and v}
     older = (
@@ -252,14 +253,15 @@ def _time_arg(value: str | None, name: str, *, end_of_day: bool = False) -> date
     return moment
 
 
-def _int_arg(value: str | None, name: str) -> int | None:
+def _cursor_arg(value: str | None) -> str | None:
+    """The ``before`` page cursor, checked (a 400 naming what was expected)."""
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
-        raise ConsoleError(
-            f"{name}: expected a record number, got {value!r}", code="bad_filter", status=400
-        )
-    return int(value)
+    try:
+        parse_cursor(value)
+    except StoreError as exc:
+        raise ConsoleError(exc.message, code="bad_filter", status=400) from exc
+    return value
 
 
 def _rules() -> list[str]:
@@ -293,13 +295,21 @@ def audit() -> str:
 
 
 def _checkpoint() -> Any:
-    path = _settings().checkpoint_path
-    if path is None or not path.exists():
+    """The newest checkpoint its MAC vouches for, a message saying why none can be shown, or
+    None when no checkpoint history is configured."""
+    settings = _settings()
+    folder = settings.checkpoint_dir
+    if folder is None or not folder.is_dir():
         return None
+    if settings.audit_key_file is None:
+        return "checkpoints are keyed: set ASKFIRST_AUDIT_KEY_FILE to read them"
     try:
-        return read_checkpoint(path)
+        found, refused = read_checkpoints(folder, key=read_audit_key(settings.audit_key_file))
     except StoreError as exc:
         return str(exc)
+    if refused:
+        return refused[0]
+    return max(found, key=lambda cp: cp.at, default=None)
 
 
 @console.route("/audit/verify", methods=["POST"])
@@ -309,7 +319,7 @@ def verify() -> Response:
     store = _store()
     summary = store.log_summary()
     page = current_app.jinja_env.get_template("verify.html")
-    checkpoint_path = _settings().checkpoint_path
+    checkpoint_path = _settings().checkpoint_dir
     steps: queue.Queue[int | VerifyReport | StoreError] = queue.Queue()
 
     def run() -> None:

@@ -47,13 +47,13 @@ class InProcess(Backend):
         *,
         owns_transcribers: bool = True,
         temp: tempfile.TemporaryDirectory[str] | None = None,
-        checkpoint_path: Path | None = None,
+        checkpoint_dir: Path | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.clock = clock
         self._owns_transcribers = owns_transcribers
         self._temp = temp
-        self._checkpoint_path = checkpoint_path
+        self._checkpoint_dir = checkpoint_dir
         self._ids = 0
 
     @classmethod
@@ -65,12 +65,14 @@ class InProcess(Backend):
         transcribers: TranscriberSet | None = None,
         store_url: str | None = None,
         policy_path: Path | None = None,
-        checkpoint_path: Path | None = None,
+        checkpoint_dir: Path | None = None,
         checkpoint_every: int = 1000,
+        audit_key: bytes | None = None,
     ) -> InProcess:
         """A pipeline for ``loaded``: its policy, a temporary SQLite store (or ``store_url``),
-        the models it needs; with ``checkpoint_path`` the store writes audit checkpoints every
-        ``checkpoint_every`` records and once more when the run closes."""
+        the models it needs; with ``checkpoint_dir`` (and the ``audit_key`` it needs) the store
+        adds keyed audit checkpoints every ``checkpoint_every`` records of a shard and once
+        more when the run closes."""
         scenario = loaded.scenario
         if policy_path is None and scenario.policy is not None:
             policy_path = loaded.resolve(scenario.policy)
@@ -86,8 +88,9 @@ class InProcess(Backend):
             store = open_store(
                 store_url,
                 retention=timedelta(days=settings.retention_days),
-                checkpoint_path=checkpoint_path,
+                checkpoint_dir=checkpoint_dir,
                 checkpoint_every=checkpoint_every,
+                audit_key=audit_key,
             )
         except BaseException:
             if temp is not None:
@@ -109,7 +112,7 @@ class InProcess(Backend):
             clock,
             owns_transcribers=owns_transcribers,
             temp=temp,
-            checkpoint_path=checkpoint_path,
+            checkpoint_dir=checkpoint_dir,
         )
 
     def set_clock(self, now: datetime) -> None:
@@ -208,8 +211,8 @@ class InProcess(Backend):
 
     def close(self) -> None:
         try:
-            if self._checkpoint_path is not None:
-                self.pipeline.store.audit_checkpoint(self._checkpoint_path)
+            if self._checkpoint_dir is not None:
+                self.pipeline.store.audit_checkpoint(self._checkpoint_dir)
         finally:
             self._release()
 

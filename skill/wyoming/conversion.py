@@ -2,14 +2,18 @@
 
 Wyoming lets a peer send any rate, sample width and channel count (``audio-start`` says which;
 every ``audio-chunk`` repeats it). Conversion is ``wyoming.audio.AudioChunkConverter`` (the
-protocol library's own, maintained with it): width to 16 bits, stereo to mono, and a rate
-outside what Vosk decodes directly resampled to 16 kHz. Whatever it cannot convert is refused
-here, before any audio is read, with an error naming what is accepted.
+protocol library's own, maintained with it) for the width (to 16 bits) and a rate outside what
+Vosk decodes directly (resampled to 16 kHz). Stereo is averaged to mono here, as the device API
+does: the library's ``tomono`` *sums* the two channels (factors 1.0 and 1.0), which doubles the
+level and clips loud speech. Whatever cannot be converted is refused before any audio is read,
+with an error naming what is accepted.
 """
 
 from __future__ import annotations
 
+import array
 import logging
+import sys
 from dataclasses import dataclass
 
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart
@@ -20,7 +24,6 @@ from askfirst.speech.audio import MAX_RATE, MIN_RATE
 logger = logging.getLogger(__name__)
 
 TARGET_WIDTH = 2
-TARGET_CHANNELS = 1
 RESAMPLE_RATE = 16000
 """What a rate Vosk cannot take directly is resampled to (the Vosk models' own rate)."""
 MAX_INPUT_RATE = 192000
@@ -76,7 +79,7 @@ class Converter:
         """The rate of the PCM :meth:`convert` returns."""
         self._passthrough = direct and audio_format.width == 2 and audio_format.channels == 1
         self._converter = AudioChunkConverter(
-            rate=None if direct else RESAMPLE_RATE, width=TARGET_WIDTH, channels=TARGET_CHANNELS
+            rate=None if direct else RESAMPLE_RATE, width=TARGET_WIDTH, channels=None
         )
 
     def check(self, chunk: AudioChunk) -> None:
@@ -100,4 +103,19 @@ class Converter:
         self.check(chunk)
         if self._passthrough:
             return chunk.audio
-        return self._converter.convert(chunk).audio
+        pcm = self._converter.convert(chunk).audio
+        return pcm if self.format.channels == 1 else _average(pcm)
+
+
+def _average(stereo: bytes) -> bytes:
+    """16-bit interleaved stereo to mono, each sample the mean of its two channels."""
+    samples = array.array("h")
+    samples.frombytes(stereo)
+    if sys.byteorder == "big":  # pragma: no cover - little-endian hosts only in CI
+        samples.byteswap()
+    mono = array.array(
+        "h", [(a + b) >> 1 for a, b in zip(samples[0::2], samples[1::2], strict=True)]
+    )
+    if sys.byteorder == "big":  # pragma: no cover
+        mono.byteswap()
+    return mono.tobytes()

@@ -51,12 +51,13 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     directory = tmp_path_factory.mktemp("month")
     parts = month_scenarios(directory, policies=(EXAMPLE_POLICY_PATH.resolve(), POLICY_V2))
     store = f"sqlite:///{directory / 'month.db'}?synchronous=normal"
-    checkpoint = directory / "checkpoint.json"
+    checkpoint = directory / "checkpoints"
+    key = directory / "audit.key"
     events: list[dict[str, Any]] = []
     for part, (scenario, start) in enumerate(zip(parts, STARTS, strict=True)):
         status, out, err = cli(
             "simulate", str(scenario), "--json", "--store", store, "--start", start,
-            "--checkpoint", str(checkpoint), "--checkpoint-every", "100",
+            "--checkpoints", str(checkpoint), "--key-file", str(key), "--checkpoint-every", "100",
         )  # fmt: skip
         assert status == 0, err
         for line in out.splitlines():

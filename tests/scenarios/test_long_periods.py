@@ -14,6 +14,7 @@ from askfirst.skill.cli.main import main
 from askfirst.skill.simulator.scenario import ScenarioError, load_scenario, parse_start
 from askfirst.store.base import Store, open_store
 from askfirst.store.evidence import EvidenceFilter
+from askfirst.store.keys import read_audit_key
 
 QUARTER = """\
 name: a quarter
@@ -80,7 +81,8 @@ def test_a_quarter_runs_on_the_virtual_clock_and_writes_checkpoints(
 ) -> None:
     scenario = write(tmp_path, QUARTER)
     db = tmp_path / "quarter.db"
-    checkpoint = tmp_path / "checkpoint.json"
+    checkpoint = tmp_path / "checkpoints"
+    key = tmp_path / "audit.key"
     status = main(
         [
             "simulate",
@@ -90,8 +92,10 @@ def test_a_quarter_runs_on_the_virtual_clock_and_writes_checkpoints(
             f"sqlite:///{db}",
             "--start",
             "2026-04-01",
-            "--checkpoint",
+            "--checkpoints",
             str(checkpoint),
+            "--key-file",
+            str(key),
             "--checkpoint-every",
             "2",
         ]
@@ -99,7 +103,7 @@ def test_a_quarter_runs_on_the_virtual_clock_and_writes_checkpoints(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert status == 0, lines
     assert [line["decision"]["permit"] for line in lines] == [True, True, True]
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(f"sqlite:///{db}", audit_key=read_audit_key(key))
     try:
         # --start overrides the scenario's start: the last event is 89d 23:59:59 after April 1.
         # A spoken turn is recorded when its capture ends; an Alexa intent when it arrives.
@@ -111,7 +115,9 @@ def test_a_quarter_runs_on_the_virtual_clock_and_writes_checkpoints(
         ]
         report = store.audit_verify(checkpoint)
         assert report.ok, report.problems
-        assert json.loads(checkpoint.read_text("utf-8"))["count"] == 3  # written at the end
+        last = sorted(checkpoint.iterdir())[-1]  # written at the end
+        heads = json.loads(last.read_text("utf-8"))["body"]["heads"]
+        assert sum(seq for seq, _ in heads.values()) == 3
     finally:
         store.close()
 

@@ -18,6 +18,7 @@ from askfirst.skill.settings import Settings, load_settings
 from askfirst.skill.simulator.remote import OverHttp
 from askfirst.skill.simulator.runner import Report, simulate
 from askfirst.skill.simulator.scenario import load_scenario
+from askfirst.store.keys import new_audit_key
 
 REPO = Path(__file__).resolve().parents[2]
 SHOWCASE = REPO / "examples" / "scenarios" / "showcase.yaml"
@@ -45,12 +46,21 @@ class Live:
             backend.close()
 
 
+def _key_file(tmp_path: Path) -> Path:
+    """An audit key for the served store, outside its database."""
+    path = tmp_path / "audit.key"
+    if not path.exists():
+        new_audit_key(path)
+    return path
+
+
 def live_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "store_url": f"sqlite:///{tmp_path / 'server.db'}",
         "device_tokens": TOKENS,
         "console_tokens": [OPERATOR_TOKEN],
-        "checkpoint_path": tmp_path / "checkpoint.json",
+        "checkpoint_dir": tmp_path / "checkpoints",
+        "audit_key_file": _key_file(tmp_path),
         "checkpoint_every": 5,
         "vosk_model": None,
         "vosk_models": {},

@@ -104,3 +104,39 @@ def test_gunicorn_protocol_errors_are_json(
     assert got == status
     assert set(body["error"]) == {"code", "message"}
     assert body["error"]["message"].startswith("expected a well-formed HTTP request")
+
+
+def test_slow_bodies_cannot_pin_the_threads(server: tuple[str, int]) -> None:
+    head = (
+        b"POST /alexa HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n{"
+    )
+    slow = [socket.create_connection(server, timeout=10) for _ in range(12)]
+    try:
+        for sock in slow:
+            sock.sendall(head)
+        time.sleep(0.3)
+        for _ in range(5):
+            began = time.monotonic()
+            response = requests.get(f"http://{server[0]}:{server[1]}/healthz", timeout=2)
+            assert response.status_code == 200
+            assert time.monotonic() - began < 1.0
+        statuses = set()
+        for sock in slow:
+            sock.settimeout(5)
+            reply = b""
+            try:
+                while chunk := sock.recv(65536):
+                    reply += chunk
+                    if b"\r\n\r\n" in reply and reply.rstrip().endswith(b"}"):
+                        break
+            except (TimeoutError, ConnectionResetError):
+                pass
+            status, body = status_and_json(reply)
+            statuses.add(status)
+            assert "Retry-After" in reply.decode() or status == 408
+            assert body["error"]["code"] in {"body_too_slow", "server_busy"}
+        assert statuses == {408, 503}
+    finally:
+        for sock in slow:
+            sock.close()

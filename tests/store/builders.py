@@ -17,6 +17,7 @@ from askfirst.policy.values import (
     Utterance,
     Verdict,
 )
+from askfirst.store.sql import SqlStore
 
 NOW = datetime(2024, 5, 17, 12, 30, tzinfo=UTC)
 
@@ -90,3 +91,10 @@ def decision(
 
 def consent(user_id: str = "user-1") -> UserState:
     return UserState(user_id=user_id)
+
+
+def neighbour(store: SqlStore, of: str = "user-1") -> str:
+    """Another user whose records go to the same audit shard (and write path) as ``of``."""
+    return next(
+        f"other-{n}" for n in range(10_000) if store.shard_of(f"other-{n}") == store.shard_of(of)
+    )

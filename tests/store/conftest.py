@@ -45,14 +45,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield request.getfixturevalue("pg_url")
 
 
-@pytest.fixture
-def checkpoint_path(tmp_path: Path) -> Path:
-    return tmp_path / "audit" / "checkpoint.json"
+AUDIT_KEY = b"test audit key, kept outside the db"
+"""The audit key the store fixture's records and checkpoints are keyed with."""
 
 
 @pytest.fixture
-def store(store_url: str, checkpoint_path: Path) -> Iterator[SqlStore]:
-    opened = open_store(store_url, checkpoint_path=checkpoint_path, checkpoint_every=5)
+def checkpoint_dir(tmp_path: Path) -> Path:
+    return tmp_path / "audit"
+
+
+@pytest.fixture
+def store(store_url: str, checkpoint_dir: Path) -> Iterator[SqlStore]:
+    opened = open_store(
+        store_url, checkpoint_dir=checkpoint_dir, checkpoint_every=5, audit_key=AUDIT_KEY
+    )
     assert isinstance(opened, SqlStore)
     try:
         yield opened

@@ -18,9 +18,11 @@ from askfirst.store.chain import (
     StoredRecord,
     canonical,
     digest_of,
+    genesis,
     link_hash,
+    shard_of,
 )
-from askfirst.store.checkpoint import read_checkpoint, write_checkpoint
+from askfirst.store.checkpoint import read_checkpoint, read_checkpoints, write_checkpoint
 from askfirst.store.errors import BadValueError
 
 AT = "2024-05-17T12:30:00.000000+00:00"
@@ -33,7 +35,9 @@ def chain(n: int) -> list[StoredRecord]:
         payload = canonical({"n": seq, "user_id": "alice"})
         link = Link(seq=seq, at=AT, kind="decision", digest=digest_of(payload), permit=seq % 2 == 0)
         prev = link_hash(prev, link)
-        out.append(StoredRecord(link=link, hash=prev, payload=payload, erased_by=None))
+        out.append(
+            StoredRecord(link=link, hash=prev, payload=payload, erased_by=None, user_id="alice")
+        )
     return out
 
 
@@ -41,7 +45,7 @@ def verify(records: list[StoredRecord], **kw: object) -> tuple[bool, list[str]]:
     v = ChainVerifier(**kw)  # type: ignore[arg-type]
     for r in records:
         v.feed(r)
-    report = v.finish(head=None)
+    report = v.finish(heads=None)
     return report.ok, report.problems
 
 
@@ -50,9 +54,10 @@ def test_untouched_chain_verifies() -> None:
     v = ChainVerifier()
     for r in records:
         v.feed(r)
-    report = v.finish(head=(5, records[-1].hash))
+    report = v.finish(heads={0: (5, records[-1].hash)})
     assert report.ok, report.problems
-    assert (report.count, report.head) == (5, records[-1].hash)
+    assert report.count == 5
+    assert report.heads == {0: (5, records[-1].hash)}
 
 
 def test_canonical_text_is_independent_of_key_order() -> None:
@@ -96,7 +101,7 @@ def test_edited_payload_is_detected() -> None:
 
 def test_erased_payload_without_forget_record_is_detected() -> None:
     records = chain(3)
-    records[0] = dataclasses.replace(records[0], payload=None, erased_by=3)
+    records[0] = dataclasses.replace(records[0], payload=None, erased_by=3, user_id=None)
     ok, problems = verify(records)
     assert not ok
     assert "record seq 1: payload is missing but no later 'forget' record" in problems[0]
@@ -107,9 +112,9 @@ def test_head_row_mismatch_is_detected() -> None:
     v = ChainVerifier()
     for r in records[:2]:
         v.feed(r)
-    report = v.finish(head=(3, records[2].hash))
+    report = v.finish(heads={0: (3, records[2].hash)})
     assert not report.ok
-    assert "chain head row says 3 records" in report.problems[0]
+    assert "shard 0: chain head row says 3 records" in report.problems[0]
 
 
 def test_problem_list_is_capped() -> None:
@@ -119,31 +124,53 @@ def test_problem_list_is_capped() -> None:
     assert problems[-1].startswith("... and ")
 
 
-def test_checkpoint_file_round_trips(tmp_path: Path) -> None:
-    cp = Checkpoint(count=7, head="a" * 64, at=datetime(2024, 5, 17, tzinfo=UTC))
-    path = tmp_path / "deep" / "cp.json"
-    write_checkpoint(path, cp)
-    assert read_checkpoint(path) == cp
-    assert [p.name for p in path.parent.iterdir()] == ["cp.json"]
+KEY = b"k" * 32
+
+
+def test_checkpoint_file_round_trips_and_never_overwrites(tmp_path: Path) -> None:
+    cp = Checkpoint(
+        heads={0: (7, "a" * 64), 3: (2, "b" * 64)}, at=datetime(2024, 5, 17, tzinfo=UTC)
+    )
+    folder = tmp_path / "deep"
+    first = write_checkpoint(folder, cp, key=KEY)
+    second = write_checkpoint(folder, cp, key=KEY)
+    assert first != second
+    assert read_checkpoint(first, key=KEY) == cp == read_checkpoint(second, key=KEY)
+    assert cp.count == 9
+
+
+def test_a_checkpoint_under_another_key_is_refused(tmp_path: Path) -> None:
+    cp = Checkpoint(heads={0: (7, "a" * 64)}, at=datetime(2024, 5, 17, tzinfo=UTC))
+    path = write_checkpoint(tmp_path, cp, key=KEY)
+    with pytest.raises(BadValueError, match="its MAC does not match the audit key"):
+        read_checkpoint(path, key=b"x" * 32)
+    found, problems = read_checkpoints(tmp_path, key=b"x" * 32)
+    assert found == [] and "refused" in problems[0]
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("not json", "expected JSON in checkpoint file"),
-        ("[1]", "expected a JSON object in checkpoint"),
-        (json.dumps({"count": -1, "head": "a" * 64, "at": AT}), "expected a count >= 0"),
-        (json.dumps({"count": 1, "head": "abc", "at": AT}), "expected a 64-hex head"),
-        (json.dumps({"count": 1, "head": "a" * 64, "at": "soon"}), "expected an ISO time"),
+        ("[1]", "expected a keyed checkpoint"),
+        (json.dumps({"count": 1, "head": "a" * 64, "at": AT}), "expected a keyed checkpoint"),
+        (json.dumps({"body": {"heads": {}}, "mac": "0" * 64}), "MAC does not match"),
     ],
 )
 def test_bad_checkpoint_file_is_refused(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "cp.json"
     path.write_text(content)
     with pytest.raises(BadValueError, match=message):
-        read_checkpoint(path)
+        read_checkpoint(path, key=KEY)
 
 
 def test_missing_checkpoint_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BadValueError, match="expected a readable checkpoint file"):
-        read_checkpoint(tmp_path / "nope.json")
+        read_checkpoint(tmp_path / "nope.json", key=KEY)
+
+
+def test_shards_spread_users_and_keep_each_user_in_one() -> None:
+    shards = [shard_of(f"user-{n}", 16) for n in range(1600)]
+    assert shard_of("user-7", 16) == shard_of("user-7", 16)
+    assert min(shards.count(s) for s in range(16)) > 50
+    assert len({genesis(s) for s in range(16)}) == 16 and genesis(0) == GENESIS

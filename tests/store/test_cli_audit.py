@@ -47,22 +47,46 @@ def url(store_url: str) -> str:
 def test_verify_checkpoint_and_truncation(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cp = tmp_path / "cp.json"
+    folder = tmp_path / "checkpoints"
+    key = tmp_path / "audit.key"
     assert run("audit", "verify", "--store", url) == 0
-    assert "audit log OK: 3 records" in capsys.readouterr().out
+    assert "audit log OK: 3 records in 16 shards, no audit key" in capsys.readouterr().out
     assert run("audit", "checkpoint", "--store", url) == 2
-    assert "expected --checkpoint FILE" in capsys.readouterr().err
-    assert run("audit", "checkpoint", "--store", url, "--checkpoint", str(cp)) == 0
-    assert json.loads(cp.read_text())["count"] == 3
+    assert "expected --checkpoints DIR" in capsys.readouterr().err
+    assert run("audit", "new-key", str(key)) == 0
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert run("audit", "new-key", str(key)) == 2  # never replaced
+    capsys.readouterr()
+    assert run("audit", "checkpoint", "--store", url, "--checkpoints", str(folder)) == 2
+    assert "expected an audit key" in capsys.readouterr().err
+    keyed = ("--store", url, "--checkpoints", str(folder), "--key-file", str(key))
+    assert run("audit", "checkpoint", *keyed) == 0
+    assert len(list(folder.iterdir())) == 1
     store = open_store(url)
     assert isinstance(store, SqlStore)
+    shard = store.shard_of("alice")
     with store._engine.begin() as conn:
-        conn.execute(delete(audit_log).where(audit_log.c.seq == 2))
+        conn.execute(delete(audit_log).where(audit_log.c.shard == shard, audit_log.c.seq == 2))
     store.close()
-    assert run("audit", "verify", "--store", url, "--checkpoint", str(cp)) == 1
+    assert run("audit", "verify", *keyed) == 1
     err = capsys.readouterr().err
     assert "audit log FAILED verification" in err
     assert "record seq 3: expected seq 2" in err
+
+
+def test_forget_records_the_request_reference(
+    url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run("user", "forget", "alice", "--store", url, "--reference", "TICKET-9") == 0
+    out = tmp_path / "log.jsonl"
+    assert run("audit", "export", "--store", url, "--out", str(out)) == 0
+    (forget,) = [
+        json.loads(line)
+        for line in out.read_text().splitlines()
+        if json.loads(line)["kind"] == "forget"
+    ]
+    assert forget["payload"]["reference"] == "TICKET-9"
+    assert forget["payload"]["erased_records"] == 3
 
 
 def test_explain_then_forget(url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from askfirst.store.base import open_store
 from askfirst.store.errors import BadValueError
 from askfirst.store.schema import audit_log, decisions, schema_version
 from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, consent, decision, utterance
+from tests.store.old_store import write_old_store
 
 
 def indexes(store: SqlStore) -> set[str]:
@@ -37,22 +38,35 @@ def test_the_duplicate_check_reads_an_index(store: SqlStore) -> None:
         assert "USING INDEX decisions_utterance" in " ".join(str(r[-1]) for r in plan)
 
 
-def test_an_old_store_gains_the_index_on_open(store_url: str) -> None:
-    old = open_store(store_url)
-    assert isinstance(old, SqlStore)
-    with old._engine.begin() as conn:  # what a version-1 database looks like
-        conn.execute(text("DROP INDEX decisions_utterance"))
-        conn.execute(update(schema_version).values(version=1))
-    assert "decisions_utterance" not in indexes(old)
-    old.close()
-    reopened = open_store(store_url)
-    assert isinstance(reopened, SqlStore)
+def test_an_old_store_is_migrated_keeping_its_chain(store_url: str) -> None:
+    """Version 1 (one chain, no index on utterance_id) to the newest: the old log becomes shard
+    0 with every record's seq and hash kept, and verifies; new records go to their shards."""
+    write_old_store(store_url, decisions=3, user="alice")
+    store = open_store(store_url)
+    assert isinstance(store, SqlStore)
     try:
-        assert "decisions_utterance" in indexes(reopened)
-        with reopened._engine.connect() as conn:
-            assert conn.execute(select(schema_version.c.version)).scalar_one() >= 2
+        assert "decisions_utterance" in indexes(store)
+        with store._engine.connect() as conn:
+            assert conn.execute(select(schema_version.c.version)).scalar_one() == 4
+            kept = conn.execute(
+                select(audit_log.c.shard, audit_log.c.seq).order_by(audit_log.c.seq)
+            ).all()
+        assert [tuple(r) for r in kept] == [(0, 1), (0, 2), (0, 3)]
+        report = store.audit_verify()
+        assert report.ok, report.problems
+        assert store.decision_for("old-u2") == "old-d2"
+        with store.turn(user_id="alice", session_id="s1", now=NOW) as tx:
+            tx.record(
+                utterance=utterance("u9"),
+                decision=decision("d9", utterance_id="u9"),
+                consent=consent(),
+            )
+        store.forget_user("alice", reference="T-1")  # erases in shard 0 and in alice's shard
+        report = store.audit_verify()
+        assert report.ok, report.problems
+        assert report.count == 3 + 1 + (1 if store.shard_of("alice") == 0 else 2)
     finally:
-        reopened.close()
+        store.close()
 
 
 def test_decisions_leave_the_index_after_their_retention_and_the_log_keeps_them(

@@ -82,7 +82,7 @@ def test_ambient_text_is_refused_and_nothing_is_written(store: SqlStore) -> None
 def test_the_database_itself_refuses_ambient_text(store: SqlStore) -> None:
     with (
         pytest.raises(ConflictError, match="ambient_has_no_text"),
-        store._write() as conn,
+        store._write(0) as conn,
     ):
         conn.execute(
             utterances.insert().values(
@@ -242,14 +242,14 @@ def test_peers_are_fingerprints_within_the_window_and_expire(store: SqlStore) ->
 
 def test_forget_user_erases_everything_personal_and_chain_still_verifies(
     store: SqlStore,
-    checkpoint_path: Path,
+    checkpoint_dir: Path,
 ) -> None:
     for n in range(3):
         record(store, n)
     record(store, 9, user="bob")
     store.record_declined(user_id="user-1", offer_id="shoes-1", decision_id=None, now=NOW)
     store.set_opt_out(user_id="user-1", opted_out=True, now=NOW)
-    store.audit_checkpoint(checkpoint_path)
+    store.audit_checkpoint(checkpoint_dir)
     removed = store.forget_user("user-1")
     assert removed > 0
     dump = json.dumps(
@@ -259,7 +259,7 @@ def test_forget_user_erases_everything_personal_and_chain_still_verifies(
     assert [r["id"] for r in rows(store, utterances)] == ["u9-bob"]
     assert store.get_decision("d0") is None
     assert store.get_decision("d9-bob") is not None
-    report = store.audit_verify(checkpoint_path)
+    report = store.audit_verify(checkpoint_dir)
     assert report.ok, report.problems
     assert report.count == 7  # 3 + 1 decisions, declined, opt-out, forget
     with store.turn(user_id="user-1", session_id="s1", now=NOW) as tx:
@@ -313,12 +313,14 @@ def test_export_writes_one_json_line_per_record(store: SqlStore) -> None:
     assert lines[0]["payload"]["utterance"]["text"] is None
 
 
-def test_checkpoint_written_every_n_records(store: SqlStore, checkpoint_path: Path) -> None:
+def test_checkpoint_written_every_n_records(store: SqlStore, checkpoint_dir: Path) -> None:
     for n in range(4):
         record(store, n)
-    assert not checkpoint_path.exists()
+    assert not checkpoint_dir.exists()
     record(store, 4)
-    assert json.loads(checkpoint_path.read_text())["count"] == 5
+    (written,) = checkpoint_dir.iterdir()
+    heads = json.loads(written.read_text())["body"]["heads"]
+    assert heads[str(store.shard_of("user-1"))][0] == 5
     assert store.audit_verify().ok  # the configured checkpoint is used by default
 
 

@@ -301,6 +301,26 @@ def test_a_large_export_is_spooled_to_disk_and_sent_whole(
     live, _ = played
     monkeypatch.setattr(views, "EXPORT_IN_MEMORY", 16)
     lines = operator.get("/console/audit/export.jsonl", base_url=BASE).get_data(as_text=True)
-    seqs = [json.loads(line)["seq"] for line in lines.splitlines()]
+    records = [json.loads(line) for line in lines.splitlines()]
     summary = live.app.extensions["askfirst.pipeline"].store.log_summary()
-    assert seqs == list(range(1, summary.records + 1))
+    by_shard: dict[int, list[int]] = {}
+    for record in records:
+        by_shard.setdefault(record["shard"], []).append(record["seq"])
+    assert len(records) == summary.records  # every record, each shard's chain whole
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in by_shard.values())
+
+
+def test_serve_warns_when_instances_would_not_share_console_sessions(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from askfirst.skill.api.serve import check_settings
+
+    monkeypatch.setenv("ASKFIRST_STORE_URL", "postgresql://askfirst@db.invalid/askfirst")
+    monkeypatch.setenv("ASKFIRST_CONSOLE_TOKENS", '["operator-7f3c9e51d2a84b06"]')
+    monkeypatch.setenv("ASKFIRST_BROADCAST_KEY", "k" * 32)
+    check_settings(None)
+    assert "ASKFIRST_CONSOLE_SECRET is not set" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("ASKFIRST_CONSOLE_SECRET", "s" * 32)
+    check_settings(None)
+    assert "CONSOLE_SECRET" not in caplog.text

@@ -127,10 +127,18 @@ def test_transcript_chunks_arrive_before_the_audio_ends(ko_server: Running) -> N
 @pytest.mark.parametrize(
     "name", ["wake_coffee_44k.wav", "wake_coffee_8k.wav", "wake_coffee_stereo.wav"]
 )
-def test_other_rates_and_stereo_are_converted(ko_server: Running, name: str) -> None:
+def test_other_rates_and_stereo_give_the_device_api_transcript(
+    ko_server: Running,
+    settings: Settings,
+    ko_transcribers: TranscriberSet,
+    tmp_path: Path,
+    name: str,
+) -> None:
     received = asyncio.run(exchange(ko_server, utterance_events(DATA / name), until=STREAM_END))
     [transcript] = of_type(received, "transcript")
-    assert any("\uac00" <= ch <= "\ud7a3" for ch in transcript.data["text"])
+    text = transcript.data["text"]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in text), text
+    assert text == device_api_transcript(settings, ko_transcribers, tmp_path, name)
 
 
 def test_32_bit_audio_is_converted_to_the_same_transcript(ko_server: Running) -> None:
