@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -107,12 +108,18 @@ class OverHttp(Backend):
 
     def _post(self, path: str, device_id: str, **kwargs: Any) -> dict[str, Any]:
         url = f"{self.url}{path}"
-        try:
-            response = requests.post(
-                url, headers=self._headers(device_id), timeout=TIMEOUT_SECONDS, **kwargs
-            )
-        except requests.RequestException as exc:
-            raise ServerError(f"POST {url}: expected a response, got {exc}") from exc
+        for attempt in range(BUSY_RETRIES + 1):
+            try:
+                response = requests.post(
+                    url, headers=self._headers(device_id), timeout=TIMEOUT_SECONDS, **kwargs
+                )
+            except requests.RequestException as exc:
+                raise ServerError(f"POST {url}: expected a response, got {exc}") from exc
+            if response.status_code not in (429, 503) or attempt == BUSY_RETRIES:
+                break
+            # Busy (admission control) or briefly unavailable: nothing was decided; wait as
+            # the server asks and send the same request again.
+            time.sleep(_retry_after(response.headers.get("Retry-After")))
         try:
             body = response.json()
         except ValueError:
@@ -193,3 +200,16 @@ class OverHttp(Backend):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+BUSY_RETRIES = 5
+"""How often a 429 or 503 with Retry-After is retried before it is reported."""
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds form), 1 s when absent or odd."""
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+    return min(max(seconds, 0.1), 10.0)

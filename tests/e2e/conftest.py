@@ -147,6 +147,9 @@ class Servers:
                     device_tokens or {TOKEN: DEVICE, OTHER_TOKEN: OTHER_DEVICE}
                 ),
                 "ASKFIRST_BROADCAST_HOLD_SECONDS": str(broadcast_hold_seconds),
+                # These tests drive one token with up to 16 concurrent requests on purpose (one
+                # user's caps under contention); per-device admission is tested elsewhere.
+                "ASKFIRST_DEVICE_CONCURRENCY": "64",
             }
         )
         if broadcast_key is not None:

@@ -25,11 +25,19 @@ from askfirst.turn.transcribers import TranscriberSet
 from tests.skill.conftest import DEVICE_ID, DEVICE_TOKEN, OTHER_TOKEN, auth, make_settings
 
 START = datetime.now(UTC).replace(microsecond=0)
+"""A time at import, for parametrized cases that are refused before any clock check."""
+
+
+def now() -> datetime:
+    """Now, whole seconds: capture times must be near the server's clock when the test runs
+    (a long suite reaches this module minutes after importing it)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def capture(
-    trigger: str = "push_to_talk", *, start: datetime = START, seconds: float = 2.0
+    trigger: str = "push_to_talk", *, start: datetime | None = None, seconds: float = 2.0
 ) -> dict[str, str]:
+    start = now() if start is None else start
     return {
         "trigger": trigger,
         "start": start.isoformat(),
@@ -81,9 +89,10 @@ def test_limit_ad_tracking_denies(client: FlaskClient) -> None:
 
 
 def test_assistant_asked_opens_a_follow_up_window(client: FlaskClient) -> None:
+    start = now()
     asked = client.post(
         "/v1/assistant-asked",
-        json={"prompt_ended_at": START.isoformat()},
+        json={"prompt_ended_at": start.isoformat()},
         headers=auth(),
     )
     assert asked.status_code == 200
@@ -93,7 +102,7 @@ def test_assistant_asked_opens_a_follow_up_window(client: FlaskClient) -> None:
         client,
         {
             "text": "what coffee do you recommend",
-            "capture": capture("follow_up", start=START + timedelta(seconds=1)),
+            "capture": capture("follow_up", start=start + timedelta(seconds=1)),
         },
     )
     assert follow_up.get_json()["tag_reasons"] == ["follow_up_in_window"]
@@ -102,7 +111,7 @@ def test_assistant_asked_opens_a_follow_up_window(client: FlaskClient) -> None:
         client,
         {
             "text": "what coffee do you recommend",
-            "capture": capture("follow_up", start=START + timedelta(seconds=2)),
+            "capture": capture("follow_up", start=start + timedelta(seconds=2)),
         },
     )
     assert again.get_json()["tag"] == "ambient"
