@@ -366,6 +366,10 @@ def main() -> int:
             "ASKFIRST_ALEXA_TRUST_ROOTS": str(folder / "roots.pem"),
             "ASKFIRST_ALEXA_CERT_FILES": json.dumps({CERT_URL: str(folder / "chain.pem")}),
             "ASKFIRST_BROADCAST_HOLD_SECONDS": str(args.hold),
+            # One bench device stands for many: no per-device or unauthenticated-body limits.
+            "ASKFIRST_DEVICE_CONCURRENCY": "1000",
+            "ASKFIRST_MAX_BODY_READS": "1000",
+            "ASKFIRST_STORE_TIMEOUT_SECONDS": "10",
         }
         shape = ["--workers", str(args.workers), "--threads", str(args.threads)]
         rates = sorted({r for r in (args.rate, args.low_rate) if r > 0}, reverse=True)
@@ -429,6 +433,11 @@ def main() -> int:
                         port,
                         lambda n: utterance_requests(n, users=args.users, trigger="wake_word"),
                     )
+                    measure(  # again: the first run of a fresh store pays its warm-up
+                        f"{kind}: /v1/utterances (again)",
+                        port,
+                        lambda n: utterance_requests(n, users=args.users),
+                    )
                 audits.append(f"{kind}: {audit_summary(url)}")
     base = {r.shape: r for r in results if r.name.startswith("hello")}
     print(
@@ -449,11 +458,13 @@ def main() -> int:
         )
     by_name = {(r.name, r.shape): r for r in results}
     for (name, load), wake in by_name.items():
-        ptt = by_name.get((name.replace("wake_word 2 s", "/v1/utterances"), load))
+        ptt = by_name.get(
+            (name.replace("wake_word 2 s", "/v1/utterances (again)"), load)
+        ) or by_name.get((name.replace("wake_word 2 s", "/v1/utterances"), load))
         if name.endswith("wake_word 2 s") and ptt is not None:
             print(
                 f"{name} vs push_to_talk ({load}): throughput x{wake.rps / ptt.rps:.2f}, "
-                f"p50 {1000 * (wake.pct(0.5) - ptt.pct(0.5)):+.1f} ms"
+                f"p50 {wake.pct(0.5) - ptt.pct(0.5):+.1f} ms"
             )
     for line in audits:
         print(line)
