@@ -12,8 +12,9 @@ STORES = ("sqlite-full", "sqlite-normal", "postgresql")
 
 
 @contextmanager
-def store_url(kind: str, folder: Path, pg_dsn: str) -> Iterator[str]:
-    """A fresh database for ``kind``; PostgreSQL gets a schema of its own, dropped afterwards."""
+def store_url(kind: str, folder: Path, pg_dsn: str, pg_options: str = "") -> Iterator[str]:
+    """A fresh database for ``kind``; PostgreSQL gets a schema of its own, dropped afterwards
+    (``pg_options``: more ``-c name=value`` settings for its sessions)."""
     name = f"{kind}-{uuid.uuid4().hex[:8]}.db"
     if kind == "sqlite-full":
         yield f"sqlite:///{folder / name}"
@@ -27,7 +28,8 @@ def store_url(kind: str, folder: Path, pg_dsn: str) -> Iterator[str]:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         try:
             sep = "&" if "?" in pg_dsn else "?"
-            yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={schema}')}"
+            options = f"-csearch_path={schema} {pg_options}".strip()
+            yield f"{pg_dsn}{sep}options={quote(options)}"
         finally:
             with psycopg.connect(pg_dsn, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

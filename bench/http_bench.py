@@ -7,6 +7,9 @@ Measures requests/s and p50/p99 latency, against a bare Flask "hello" route serv
 * a signed ``/alexa`` ProductQuestionIntent (a decision recorded, with its audit record and the
   follow-up window its reply opens);
 * ``POST /v1/utterances`` with text and ``push_to_talk`` (a decision recorded);
+* the same with ``wake_word`` (the wake word first), captured for 2 s: fingerprinted, compared
+  with other devices' captures and held until ``broadcast_hold_seconds`` after its start, so
+  the wait is the part of the hold the capture itself has not already covered (none here);
 
 on each store: SQLite with ``synchronous=full`` (the default) and ``=normal``, and PostgreSQL (a
 fresh schema, dropped afterwards). Requests come from ``--users`` distinct users and devices, as
@@ -160,21 +163,27 @@ def alexa_requests(ca: TestCA, count: int, *, question: bool, users: int) -> lis
     return out
 
 
-def utterance_requests(count: int, *, users: int) -> list[Request]:
-    """Push-to-talk text utterances from ``users`` users, one session per user."""
-    start = datetime.now(UTC)
+def utterance_requests(
+    count: int, *, users: int, trigger: str = "push_to_talk", seconds: float = 2.0
+) -> list[Request]:
+    """Text utterances from ``users`` users, one session per user, captured for ``seconds``.
+
+    A ``wake_word`` capture says the wake word and is held for other devices' reports until
+    ``broadcast_hold_seconds`` after its start; it ended just now, so a capture longer than the
+    hold is decided at once (what the wake-word rows measure)."""
+    end = datetime.now(UTC)
+    start = end - timedelta(seconds=seconds)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    text = "do you have any deals on coffee"
+    if trigger == "wake_word":
+        text = "Alexa, " + text
     out: list[Request] = []
     for n in range(count):
         body = {
-            "text": "do you have any deals on coffee",
+            "text": text,
             "user_id": f"bench-user-{n % users}",
             "session_id": f"bench-session-{n % users}",
-            "capture": {
-                "trigger": "push_to_talk",
-                "start": start.isoformat(),
-                "end": (start + timedelta(seconds=2)).isoformat(),
-            },
+            "capture": {"trigger": trigger, "start": start.isoformat(), "end": end.isoformat()},
         }
         out.append(("POST", "/v1/utterances", json.dumps(body).encode(), headers))
     return out
@@ -333,6 +342,9 @@ def main() -> int:
         "--pg",
         default=os.environ.get("ASKFIRST_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"),
     )
+    parser.add_argument(
+        "--hold", type=float, default=0.5, help="broadcast_hold_seconds (default the server's)"
+    )
     parser.add_argument("--hello", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hello is not None:
@@ -353,7 +365,7 @@ def main() -> int:
             "ASKFIRST_ALEXA_SKILL_IDS": json.dumps([env.SKILL_ID]),
             "ASKFIRST_ALEXA_TRUST_ROOTS": str(folder / "roots.pem"),
             "ASKFIRST_ALEXA_CERT_FILES": json.dumps({CERT_URL: str(folder / "chain.pem")}),
-            "ASKFIRST_BROADCAST_HOLD_SECONDS": "0",
+            "ASKFIRST_BROADCAST_HOLD_SECONDS": str(args.hold),
         }
         shape = ["--workers", str(args.workers), "--threads", str(args.threads)]
         rates = sorted({r for r in (args.rate, args.low_rate) if r > 0}, reverse=True)
@@ -412,6 +424,11 @@ def main() -> int:
                         port,
                         lambda n: utterance_requests(n, users=args.users),
                     )
+                    measure(
+                        f"{kind}: wake_word 2 s",
+                        port,
+                        lambda n: utterance_requests(n, users=args.users, trigger="wake_word"),
+                    )
                 audits.append(f"{kind}: {audit_summary(url)}")
     base = {r.shape: r for r in results if r.name.startswith("hello")}
     print(
@@ -430,6 +447,14 @@ def main() -> int:
             f"{r.pct(0.5):7.2f} {r.pct(0.99):8.2f} {r.rps / b.rps:8.2f} "
             f"{r.pct(0.99) / b.pct(0.99):8.2f}"
         )
+    by_name = {(r.name, r.shape): r for r in results}
+    for (name, load), wake in by_name.items():
+        ptt = by_name.get((name.replace("wake_word 2 s", "/v1/utterances"), load))
+        if name.endswith("wake_word 2 s") and ptt is not None:
+            print(
+                f"{name} vs push_to_talk ({load}): throughput x{wake.rps / ptt.rps:.2f}, "
+                f"p50 {1000 * (wake.pct(0.5) - ptt.pct(0.5)):+.1f} ms"
+            )
     for line in audits:
         print(line)
     for name, error in FIRST_ERROR.items():

@@ -72,9 +72,12 @@ def decide(
             if deciding == PERMIT:
                 deciding = result.rule
             change = rule.fix(facts)
+            if rule.gate:
+                changes = [change] if change else []
+                break
             if change and change not in changes:
                 changes.append(change)
-    permit = deciding == PERMIT
+    permit = deciding == PERMIT and offer is not None  # deny by default: no candidate, no offer
     entry = None if offer is None else offer.entry
     return Decision(
         id=decision_id,

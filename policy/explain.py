@@ -14,6 +14,9 @@ _KIND_WORDS = {
 }
 
 
+_MARKS = {Verdict.PASS: "pass  ", Verdict.FORBID: "FORBID", Verdict.NOT_APPLICABLE: "n/a   "}
+
+
 def _asked(question: Question) -> str:
     words = _KIND_WORDS[question.kind]
     if question.topic is None:
@@ -49,7 +52,7 @@ def explain(decision: Decision, *, detail: bool = True) -> str:
         lines.append(f"Question cue: {decision.question.cue}")
     lines.append(f"Decision {decision.id} for utterance {decision.utterance_id}:")
     for result in decision.results:
-        mark = "pass  " if result.verdict is Verdict.PASS else "FORBID"
+        mark = _MARKS[result.verdict]
         lines.append(f"  {mark} {result.rule}: {result.reason}")
     if decision.obligations:
         lines.append("Obligations:")

@@ -53,6 +53,10 @@ class Rule:
     check: Callable[[Facts], RuleResult]
     fix: Callable[[Facts], str]
     """For a forbid: what would have satisfied the rule ("" when another rule says it)."""
+    gate: bool = False
+    """When this rule forbids, nothing after it could change the outcome on its own (an
+    overheard utterance's words were never read; a child profile is a hard deny), so only
+    this rule's fix is "what would have changed it"."""
 
 
 def _pass(rule: str, reason: str) -> RuleResult:
@@ -61,6 +65,10 @@ def _pass(rule: str, reason: str) -> RuleResult:
 
 def _forbid(rule: str, reason: str) -> RuleResult:
     return RuleResult(rule, Verdict.FORBID, reason)
+
+
+def _not_applicable(rule: str, reason: str) -> RuleResult:
+    return RuleResult(rule, Verdict.NOT_APPLICABLE, reason)
 
 
 _R1_PASS = _pass("R1.prompted", "the utterance was prompted: the user addressed the assistant")
@@ -125,7 +133,7 @@ def _topic_match(f: Facts) -> RuleResult:
 def _same_turn(f: Facts) -> RuleResult:
     question, offer, turn = f.question, f.offer, f.utterance.id
     if offer is None:
-        return _forbid("R4.same_turn", "there is no offer answering this turn's question")
+        return _not_applicable("R4.same_turn", "no offer candidate, so no turn to compare")
     if question is None:
         return _forbid("R4.same_turn", "there is no question in this turn for the offer to answer")
     if question.utterance_id != turn:
@@ -189,7 +197,7 @@ def _child(f: Facts) -> RuleResult:
 
 def _declined(f: Facts) -> RuleResult:
     if f.offer is None:
-        return _forbid("R8.declined", "there is no offer candidate to check against past declines")
+        return _not_applicable("R8.declined", "no offer candidate to check against past declines")
     if f.offer.entry.id in f.user.declined_offer_ids:
         return _forbid("R8.declined", f"the user declined {f.offer.entry.id!r} before")
     return _R8_PASS
@@ -244,6 +252,7 @@ RULES: tuple[Rule, ...] = (
         "the utterance is prompted (addressed to the assistant)",
         _prompted,
         lambda f: "the user speaking to the assistant directly instead of being overheard",
+        gate=True,
     ),
     Rule(
         "R2.explicit_question",
@@ -275,6 +284,7 @@ RULES: tuple[Rule, ...] = (
         "no child-directed skill and no child profile",
         _child,
         lambda f: "nothing: offers are never made in child-directed skills or to child profiles",
+        gate=True,
     ),
     Rule(
         "R8.declined",

@@ -199,6 +199,8 @@ class Verdict(StrEnum):
 
     PASS = "pass"  # noqa: S105 - a verdict, not a password
     FORBID = "forbid"
+    NOT_APPLICABLE = "not_applicable"
+    """Nothing for the rule to check (no offer candidate); never a permit by itself."""
 
 
 @dataclass(frozen=True, slots=True)

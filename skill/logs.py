@@ -101,7 +101,7 @@ class DecisionIds(TurnObserver):
     """Puts each decided turn's id in the logs' context (when no metrics observer does)."""
 
     def turn_decided(self, result: TurnResult) -> None:
-        decision_id_var.set(result.decision.id)
+        decision_id_var.set(result.decided().id)
 
     def transcribed(self, *, locale: str, audio_seconds: float, seconds: float) -> None:
         """Nothing to note."""

@@ -55,6 +55,9 @@ class TagReason(StrEnum):
     TALK_ABOUT_ASSISTANT = "talk_about_assistant"
     REPORTED_SPEECH = "reported_speech"
     BROADCAST = "broadcast"
+    """Devices in other households heard the same sound at the same moment: a loudspeaker."""
+    KNOWN_MEDIA = "known_media"
+    """The sound matches an advert or programme the operator registered."""
     NO_OPEN_WINDOW = "no_open_window"
     WINDOW_EXPIRED = "window_expired"
     WINDOW_OTHER_DEVICE = "window_other_device"
@@ -288,13 +291,15 @@ def tag_utterance(
     window: ListeningWindow | None,
     wake_word_spotted: bool | None,
     broadcast: bool,
+    known_media: bool = False,
 ) -> TagResult:
     """Tag one utterance prompted or ambient, with reasons.
 
     ``wake_word_spotted`` is the engine's grammar spotting on the opening seconds of the audio
     (None when it did not run; then the transcript's first words decide). ``window`` is the
     device's open listening window as the store handed it out; ``broadcast`` whether another
-    device heard the same words at the same moment (``speech.broadcast.is_broadcast``).
+    device heard the same words at the same moment (``speech.broadcast.resolve``);
+    ``known_media`` whether the sound matches a registered advert or programme.
     """
     if not isinstance(capture, CaptureContext):
         raise TaggingError(f"capture: expected a CaptureContext, got {capture!r}")
@@ -310,6 +315,8 @@ def tag_utterance(
         )
     if not isinstance(broadcast, bool):
         raise TaggingError(f"broadcast: expected True or False, got {broadcast!r}")
+    if not isinstance(known_media, bool):
+        raise TaggingError(f"known_media: expected True or False, got {known_media!r}")
 
     reading = _read(text, locale)
     if reading.empty:
@@ -317,9 +324,10 @@ def tag_utterance(
     else:
         reasons, window_used = _by_trigger(capture, reading, window, wake_word_spotted)
     prompted = len(reasons) == 1 and reasons[0] in PROMPTING_REASONS
-    if broadcast and capture.trigger is not Trigger.PUSH_TO_TALK:
-        reasons = [TagReason.BROADCAST] if prompted else [*reasons, TagReason.BROADCAST]
-        prompted, window_used = False, None
+    for applies, reason in ((known_media, TagReason.KNOWN_MEDIA), (broadcast, TagReason.BROADCAST)):
+        if applies and capture.trigger is not Trigger.PUSH_TO_TALK:
+            reasons = [reason] if prompted else [*reasons, reason]
+            prompted, window_used = False, None
     result = TagResult(
         tag=UtteranceTag.PROMPTED if prompted else UtteranceTag.AMBIENT,
         reasons=tuple(r.value for r in reasons),

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.policy.config import Policy
@@ -101,14 +102,30 @@ class Store(ABC):
         """Remove and return the device's window (single use), even when it has expired."""
 
     @abstractmethod
-    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> None:
-        """Register a device's transcript fingerprint (never text) for ``keep_seconds``."""
+    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> PeerCapture:
+        """Register a capture's keyed prints (never text) for ``keep_seconds``; return it with
+        its report order (``seq``). A second report of the same device and utterance id is
+        not registered again: the first one is returned."""
 
     @abstractmethod
-    def peers(
-        self, *, fingerprint: str, around: datetime, seconds: float, exclude_device: str
-    ) -> list[PeerCapture]:
-        """Other devices that heard the same fingerprint within ``seconds`` of ``around``."""
+    def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
+        """Other devices' captures that started within ``seconds`` of ``around``."""
+
+    @abstractmethod
+    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
+        """This device's capture was answered: its household peers must not answer it too."""
+
+    @abstractmethod
+    def add_media(self, media: KnownMedia) -> None:
+        """Register a known advert or programme (its fingerprints only)."""
+
+    @abstractmethod
+    def known_media(self) -> list[KnownMedia]:
+        """Every registered medium, oldest first."""
+
+    @abstractmethod
+    def remove_media(self, media_id: str) -> bool:
+        """Forget a registered medium; False when there was none with that id."""
 
     @abstractmethod
     def decision_for(self, utterance_id: str) -> str | None:

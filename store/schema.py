@@ -16,8 +16,10 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Connection,
+    Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -108,9 +110,9 @@ windows = Table(
     Column("reason", Text, nullable=False),
 )
 
-peers = Table(
+peers_v1 = Table(
     "peers",
-    metadata,
+    MetaData(),
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("device_id", Text, nullable=False),
     Column("at", Text, nullable=False),
@@ -118,6 +120,34 @@ peers = Table(
     Column("expires_at", Text, nullable=False, index=True),
     Index("peers_fingerprint_at", "fingerprint", "at"),
 )
+"""Version 1's exact-transcript registry (dropped by version 5; it held seconds of data)."""
+
+peers = Table(
+    "capture_prints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", Text, nullable=False),
+    Column("household", Text, nullable=False),
+    Column("utterance_id", Text, nullable=False),
+    Column("at", Text, nullable=False, index=True),
+    Column("text_print", LargeBinary, nullable=False),
+    Column("audio_print", LargeBinary, nullable=False),
+    Column("level", Float, nullable=True),
+    Column("answered", Boolean, nullable=False, default=False),
+    Column("expires_at", Text, nullable=False, index=True),
+)
+"""Keyed fingerprints of recent captures that could be prompted, kept for seconds (never text)."""
+
+media = Table(
+    "known_media",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("added_at", Text, nullable=False),
+    Column("text_print", LargeBinary, nullable=False),
+    Column("audio_print", LargeBinary, nullable=False),
+)
+"""Adverts and programmes an operator registered (``askfirst media add``): fingerprints only."""
 
 audit_log = Table(
     "audit_log",
@@ -186,6 +216,7 @@ ALL_TABLES = (
     decisions,
     windows,
     peers,
+    media,
     audit_log,
     chain_head,
     policy_texts,
@@ -246,6 +277,13 @@ def _v4(conn: Connection, shards: int) -> None:
     _add_heads(conn, range(1, shards))
 
 
+def _v5(conn: Connection, shards: int) -> None:
+    """Tolerant broadcast matching and households: keyed prints (``capture_prints``) replace
+    exact transcript HMACs (``peers``, which held seconds of data); known media."""
+    peers_v1.drop(conn, checkfirst=True)
+    metadata.create_all(conn, tables=[peers, media])
+
+
 def _rebuild(conn: Connection, table: Table, added: str, values: str) -> None:
     """SQLite cannot change a primary key in place: copy the table into its new shape."""
     old = f"{table.name}_before_v4"
@@ -264,6 +302,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection, int], None]], ...] = (
     (2, _v2),
     (3, _v3),
     (4, _v4),
+    (5, _v5),
 )
 """(version, step) in order for a database written by an older askfirst; a step runs once,
 inside the same transaction as its version bump. A new database is created in the newest shape."""

@@ -9,13 +9,15 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
@@ -51,6 +53,9 @@ from askfirst.store.schema import (
     peers,
     users,
     utterances,
+)
+from askfirst.store.schema import (
+    media as media_table,
 )
 from askfirst.store.statements import Sql, run
 from askfirst.store.subject import subject_access
@@ -339,46 +344,120 @@ class SqlStore(Store):
         with self._write(self.shard_of(device_id)) as conn:
             return take_window(conn, device_id=device_id, now=now)
 
-    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> None:
+    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> PeerCapture:
         if not isinstance(peer, PeerCapture):
             raise BadValueError(f"expected a PeerCapture, got {type(peer).__name__}")
         _require_seconds(keep_seconds, "keep_seconds")
         check_size(peer.device_id, "peer.device_id")
-        check_size(peer.fingerprint, "peer.fingerprint")
+        check_size(peer.household, "peer.household")
+        check_size(peer.utterance_id, "peer.utterance_id")
         at = db_time(peer.at, field="peer.at")
         with self._write(self.shard_of(peer.device_id)) as conn:
             run(conn, SWEEP_PEERS, {"at": at}, what="sweeping expired captures")
-            conn.execute(
-                insert(peers).values(
+            if peer.utterance_id:
+                earlier = conn.execute(
+                    select(peers.c.id, peers.c.answered).where(
+                        peers.c.device_id == peer.device_id,
+                        peers.c.utterance_id == peer.utterance_id,
+                    )
+                ).first()
+                if earlier is not None:
+                    return replace(peer, seq=int(earlier.id), answered=bool(earlier.answered))
+            row = conn.execute(
+                insert(peers)
+                .values(
                     device_id=peer.device_id,
+                    household=peer.household,
+                    utterance_id=peer.utterance_id,
                     at=at,
-                    fingerprint=peer.fingerprint,
+                    text_print=peer.text_print,
+                    audio_print=peer.audio_print,
+                    level=peer.level,
+                    answered=False,
                     expires_at=db_time(peer.at + timedelta(seconds=keep_seconds)),
                 )
-            )
+                .returning(peers.c.id)
+            ).scalar_one()
+        return replace(peer, seq=int(row), answered=False)
 
-    def peers(
-        self, *, fingerprint: str, around: datetime, seconds: float, exclude_device: str
-    ) -> list[PeerCapture]:
-        _require_text(fingerprint, "fingerprint")
+    def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
         _require_seconds(seconds, "seconds")
         check_size(exclude_device, "exclude_device")
         span = timedelta(seconds=seconds)
         with self._read() as conn:
             rows = conn.execute(
-                select(peers.c.device_id, peers.c.at)
+                select(peers)
                 .where(
-                    peers.c.fingerprint == fingerprint,
                     peers.c.device_id != exclude_device,
                     peers.c.at >= db_time(around - span, field="around"),
                     peers.c.at <= db_time(around + span, field="around"),
                 )
-                .order_by(peers.c.at, peers.c.id)
+                .order_by(peers.c.id)
             ).all()
         return [
-            PeerCapture(device_id=str(r.device_id), at=from_db_time(r.at), fingerprint=fingerprint)
+            PeerCapture(
+                device_id=str(r.device_id),
+                household=str(r.household),
+                utterance_id=str(r.utterance_id),
+                at=from_db_time(r.at),
+                text_print=bytes(r.text_print),
+                audio_print=bytes(r.audio_print),
+                level=None if r.level is None else float(r.level),
+                seq=int(r.id),
+                answered=bool(r.answered),
+            )
             for r in rows
         ]
+
+    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
+        _require_text(device_id, "device_id")
+        _require_text(utterance_id, "utterance_id")
+        with self._write(self.shard_of(device_id)) as conn:
+            conn.execute(
+                update(peers)
+                .where(peers.c.device_id == device_id, peers.c.utterance_id == utterance_id)
+                .values(answered=True)
+            )
+
+    # -- known media -----------------------------------------------------------------------
+
+    def add_media(self, media: KnownMedia) -> None:
+        if not isinstance(media, KnownMedia):
+            raise BadValueError(f"expected a KnownMedia, got {type(media).__name__}")
+        with self._write(0) as conn:
+            if conn.execute(select(media_table.c.id).where(media_table.c.id == media.id)).first():
+                raise BadValueError(f"id: expected a new media id, got {media.id!r} (taken)")
+            conn.execute(
+                insert(media_table).values(
+                    id=media.id,
+                    name=media.name,
+                    added_at=db_time(media.added_at, field="added_at"),
+                    text_print=media.text_print,
+                    audio_print=media.audio_print,
+                )
+            )
+
+    def known_media(self) -> list[KnownMedia]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(media_table).order_by(media_table.c.added_at, media_table.c.id)
+            ).all()
+        return [
+            KnownMedia(
+                id=str(r.id),
+                name=str(r.name),
+                added_at=from_db_time(r.added_at),
+                text_print=bytes(r.text_print),
+                audio_print=bytes(r.audio_print),
+            )
+            for r in rows
+        ]
+
+    def remove_media(self, media_id: str) -> bool:
+        _require_text(media_id, "media_id")
+        with self._write(0) as conn:
+            gone = conn.execute(delete(media_table).where(media_table.c.id == media_id)).rowcount
+        return bool(gone)
 
     # -- decisions -------------------------------------------------------------------------
 
@@ -638,7 +717,16 @@ class SqlStore(Store):
             with self._write(0) as conn:
                 at = db_time(datetime.now(UTC), field="probe.at")
                 conn.execute(
-                    insert(peers).values(device_id=probe, at=at, fingerprint=probe, expires_at=at)
+                    insert(peers).values(
+                        device_id=probe,
+                        household=probe,
+                        utterance_id=probe,
+                        at=at,
+                        text_print=b"",
+                        audio_print=b"",
+                        answered=False,
+                        expires_at=at,
+                    )
                 )
                 conn.execute(delete(peers).where(peers.c.device_id == probe))
         except StoreError as e:
@@ -648,10 +736,10 @@ class SqlStore(Store):
 
 
 SWEEP_PEERS = Sql.of(
-    "DELETE FROM peers WHERE expires_at <= :at",
+    "DELETE FROM capture_prints WHERE expires_at <= :at",
     postgresql="""
-    DELETE FROM peers WHERE id IN (
-      SELECT id FROM peers WHERE expires_at <= :at FOR UPDATE SKIP LOCKED)
+    DELETE FROM capture_prints WHERE id IN (
+      SELECT id FROM capture_prints WHERE expires_at <= :at FOR UPDATE SKIP LOCKED)
     """,
 )
 """Expired captures go with each new one; on PostgreSQL rows another writer is sweeping are

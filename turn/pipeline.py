@@ -18,11 +18,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from askfirst.core.capture import Trigger
+from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
 from askfirst.core.tags import UtteranceTag
 from askfirst.core.windows import ListeningWindow, open_window
@@ -38,8 +40,9 @@ from askfirst.policy.values import (
     RequestFacts,
     Utterance,
 )
-from askfirst.speech.broadcast import fingerprint, is_broadcast
+from askfirst.speech.broadcast import Hearing, Outcome, resolve
 from askfirst.speech.locale import SpeechLocale, load_locale
+from askfirst.speech.shingles import text_fingerprint
 from askfirst.speech.tagging import TagResult, mentions_wake_word, tag_utterance, wake_word_opens
 from askfirst.speech.transcriber import Transcript
 from askfirst.store.interface import Store, TurnTx
@@ -47,9 +50,19 @@ from askfirst.turn.config import TurnConfig
 from askfirst.turn.errors import TurnError
 from askfirst.turn.observer import TurnObserver
 from askfirst.turn.transcribers import TranscriberSet
-from askfirst.turn.values import ALEXA_REQUEST, Heard, IntentInput, TurnInput, TurnResult
+from askfirst.turn.values import (
+    ALEXA_REQUEST,
+    Deferred,
+    Heard,
+    IntentInput,
+    TurnInput,
+    TurnResult,
+)
 
 logger = logging.getLogger(__name__)
+
+KNOWN_MEDIA_SECONDS = 5.0
+"""How long a process keeps its copy of the registered media before reading them again."""
 
 _HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
 """Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
@@ -110,6 +123,7 @@ class Pipeline:
         self._sleep = sleep
         self._new_id = new_id
         self._broadcast_key = config.broadcast_key
+        self._media_cache: tuple[float, list[KnownMedia]] | None = None
         self.observer = observer
         """Told of every decided turn and transcription (metrics, logs); None for nobody."""
 
@@ -162,25 +176,62 @@ class Pipeline:
         if turn.utterance_id is not None:
             # A retry is refused before it notes anything (the turn's transaction checks again).
             _refuse_retry(turn.utterance_id, self.store.decision_for(turn.utterance_id))
-        heard_print = None
+        utterance_id = (
+            self._new_id()
+            if turn.utterance_id is None
+            else scoped_id(turn.device_id, turn.utterance_id)
+        )
+        peer = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
-            heard_print = fingerprint(transcript.text, key=self._broadcast_key)
-            self.store.note_capture(
-                PeerCapture(
-                    device_id=turn.device_id, at=turn.capture.start, fingerprint=heard_print
-                ),
+            peer = self.store.note_capture(
+                self._prints(turn, utterance_id, transcript.text),
                 keep_seconds=max(10.0, 4 * self.config.broadcast_window_seconds),
             )
         return Heard(
             turn=turn,
-            utterance_id=self._new_id()
-            if turn.utterance_id is None
-            else scoped_id(turn.device_id, turn.utterance_id),
+            utterance_id=utterance_id,
             locale=locale,
             transcript=transcript,
             wake_word_spotted=spotted,
-            fingerprint=heard_print,
+            peer=peer,
         )
+
+    def _prints(self, turn: TurnInput, utterance_id: str, text: str) -> PeerCapture:
+        """This capture's keyed prints: word shingles of the transcript, landmarks of the audio."""
+        audio_print = b""
+        if turn.audio is not None:
+            from askfirst.speech.acoustic import acoustic_fingerprint  # numpy: the speech extra
+
+            audio_print = acoustic_fingerprint(
+                turn.audio.pcm, turn.audio.sample_rate, key=self._broadcast_key
+            ).to_bytes()
+        return PeerCapture(
+            device_id=turn.device_id,
+            household=turn.household,
+            utterance_id=utterance_id,
+            at=turn.capture.start,
+            text_print=text_fingerprint(text, key=self._broadcast_key).to_bytes(),
+            audio_print=audio_print,
+            level=turn.capture.level,
+        )
+
+    def decide_at(self, heard: Heard) -> datetime | None:
+        """When ``heard`` may be decided, or None when it may be decided now.
+
+        Counted from the capture's start as the device reported it, not from its arrival: the
+        devices that heard the same sound started within moments of it and report when their
+        captures end, about when this one's did; once ``broadcast_hold_seconds`` from the start
+        have passed, a capture waits for nobody. A capture longer than the hold (most
+        questions) is decided at once. See docs/architecture.md, "Waiting for other devices".
+        """
+        if heard.peer is None or heard.turn.capture.trigger not in _HOLD_TRIGGERS:
+            return None
+        hold = timedelta(seconds=self.config.broadcast_hold_seconds)
+        now = self._clock()
+        # Never longer than the hold from now: a device clock running ahead (or a simulator
+        # replaying a scenario faster than it happened) must not park a turn.
+        deadline = min(heard.turn.capture.start + hold, now + hold)
+        return deadline if deadline > now else None
 
     # -- phase two -------------------------------------------------------------------------
 
@@ -193,22 +244,19 @@ class Pipeline:
         """
         turn = heard.turn
         capture = turn.capture
-        broadcast = False
-        if heard.fingerprint is not None:
+        hearing = Hearing(Outcome.ALONE)
+        if heard.peer is not None:
             seconds = self.config.broadcast_window_seconds
-            peers = self.store.peers(
-                fingerprint=heard.fingerprint,
-                around=capture.start,
-                seconds=seconds,
-                exclude_device=turn.device_id,
-            )
-            broadcast = is_broadcast(
-                device_id=turn.device_id,
-                at=capture.start,
-                fingerprint=heard.fingerprint,
-                peers=peers,
+            hearing = resolve(
+                me=heard.peer,
+                peers=self.store.peers(
+                    around=capture.start, seconds=seconds, exclude_device=turn.device_id
+                ),
+                known_media=self._known_media(),
                 window_seconds=seconds,
             )
+        if hearing.outcome is Outcome.ANSWERED_ELSEWHERE:
+            return self._answered_elsewhere(heard, hearing)
         with self._turn(
             user_id=turn.user_id, device_id=turn.device_id, session_id=turn.session_id
         ) as tx:
@@ -222,7 +270,8 @@ class Pipeline:
                 locale=heard.locale,
                 window=window,
                 wake_word_spotted=heard.wake_word_spotted,
-                broadcast=broadcast,
+                broadcast=hearing.outcome is Outcome.BROADCAST,
+                known_media=hearing.outcome is Outcome.KNOWN_MEDIA,
             )
             utterance = Utterance(
                 id=heard.utterance_id,
@@ -263,6 +312,8 @@ class Pipeline:
                     "trigger": capture.trigger.value,
                 },
             )
+        if heard.peer is not None:
+            self.store.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
         return self._observed(
             TurnResult(
                 utterance=utterance,
@@ -272,23 +323,85 @@ class Pipeline:
                 question=question,
                 command=command,
                 decision=decision,
+                hearing=hearing,
                 no_question=no_question,
             )
         )
 
-    def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
-        """Hear, give other devices a moment to report the same sound, then decide.
+    def _answered_elsewhere(self, heard: Heard, hearing: Hearing) -> TurnResult:
+        """One person heard by two speakers of one home: another speaker answers. Nothing is
+        detected, decided, offered, recorded or counted against caps here; the tag is what the
+        capture events said, so a caller can show that the question was heard."""
+        capture = heard.turn.capture
+        tag = tag_utterance(
+            capture=capture,
+            text=heard.transcript.text,
+            locale=heard.locale,
+            window=None,
+            wake_word_spotted=heard.wake_word_spotted,
+            broadcast=False,
+        )
+        return TurnResult(
+            utterance=Utterance(
+                id=heard.utterance_id,
+                text=heard.transcript.text,
+                locale=heard.locale.code,
+                tag=tag.tag,
+                tag_reasons=tag.reasons,
+                at=capture.start,
+                device_id=heard.turn.device_id,
+                user_id=heard.turn.user_id,
+                session_id=heard.turn.session_id,
+                clock=capture.clock,
+            ),
+            transcript=heard.transcript.text,
+            words=heard.transcript.words,
+            tag=tag,
+            question=None,
+            command=None,
+            decision=None,
+            hearing=hearing,
+        )
 
-        ``arrived`` (``time.monotonic()``) is when the capture reached the server; an edge that
-        streamed the audio in passes the end of the stream, so the wait overlaps what came
-        after it (default: now).
+    def _known_media(self) -> list[KnownMedia]:
+        """The registered media, re-read at most every ``KNOWN_MEDIA_SECONDS``."""
+        now = time.monotonic()
+        cached = self._media_cache
+        if cached is None or now - cached[0] > KNOWN_MEDIA_SECONDS:
+            cached = (now, self.store.known_media())
+            self._media_cache = cached
+        return cached[1]
+
+    def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
+        """Hear, let other devices report the same sound until :meth:`decide_at`, then decide.
+
+        Any remaining wait (only for captures shorter than the hold) is slept; callers that can
+        send the capture again use :meth:`handle_or_defer`, and no thread waits. ``arrived`` is
+        accepted for edges that pass when a stream ended; the hold is counted from the
+        capture's start, which already includes that time.
         """
-        arrived = time.monotonic() if arrived is None else arrived
+        del arrived
         heard = self.hear(turn)
-        if heard.fingerprint is not None and turn.capture.trigger in _HOLD_TRIGGERS:
-            # Counted from arrival, so transcription time is part of the wait, not added to it.
-            waited = time.monotonic() - arrived
-            self._sleep(max(0.0, self.config.broadcast_hold_seconds - waited))
+        deadline = self.decide_at(heard)
+        if deadline is not None:
+            self._sleep(max(0.0, (deadline - self._clock()).total_seconds()))
+        return self.decide(heard)
+
+    def handle_or_defer(self, turn: TurnInput) -> TurnResult | Deferred:
+        """:meth:`handle` without the wait: a turn that must still wait for other devices'
+        reports is registered and answered with a :class:`Deferred` saying when to send it
+        again, with the same ``utterance_id`` (the device API's 202); the resend is decided."""
+        if turn.utterance_id is None:
+            turn = replace(turn, utterance_id=self._new_id())
+        heard = self.hear(turn)
+        deadline = self.decide_at(heard)
+        if deadline is not None:
+            remaining = (deadline - self._clock()).total_seconds()
+            return Deferred(
+                utterance_id=turn.utterance_id or heard.utterance_id,
+                decide_at=deadline,
+                retry_after=remaining,
+            )
         return self.decide(heard)
 
     def handle_intent(
@@ -359,7 +472,7 @@ class Pipeline:
             try:
                 self.observer.turn_decided(result)
             except Exception:  # watching must never change what was decided
-                logger.exception("turn observer failed on decision %s", result.decision.id)
+                logger.exception("turn observer failed on utterance %s", result.utterance.id)
         return result
 
     def _observe_transcription(self, locale: str, audio_seconds: float, started: float) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from askfirst.core.capture import CaptureContext
+from askfirst.core.peers import PeerCapture
 from askfirst.policy.detector import Command
 from askfirst.policy.values import (
     Decision,
@@ -18,10 +19,12 @@ from askfirst.policy.values import (
     Utterance,
 )
 from askfirst.speech.audio import Audio
+from askfirst.speech.broadcast import Hearing, Outcome
 from askfirst.speech.locale import SpeechLocale
 from askfirst.speech.tagging import TagResult
 from askfirst.speech.transcriber import Transcript, Word
-from askfirst.turn.wire import TurnResultBody
+from askfirst.turn.errors import TurnError
+from askfirst.turn.wire import DeferredBody, TurnResultBody
 
 ALEXA_REQUEST = "alexa_request"
 """The tag reason of an Alexa IntentRequest: Alexa heard its wake word and routed the intent."""
@@ -79,8 +82,28 @@ class Heard:
     locale: SpeechLocale
     transcript: Transcript
     wake_word_spotted: bool | None
-    fingerprint: str | None
-    """HMAC of the transcript, registered for broadcast detection; None when not applicable."""
+    peer: PeerCapture | None
+    """This capture's keyed prints as registered for broadcast detection (with its report
+    order); None when the capture could not be prompted or a loudspeaker could not cause it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A turn that may not be decided yet: other devices may still report the same sound."""
+
+    utterance_id: str
+    """Send the same capture again with this ``utterance_id`` at ``decide_at``."""
+    decide_at: datetime
+    retry_after: float
+    """Seconds from now until ``decide_at``."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The device API's 202 body (``askfirst.turn.wire.DeferredBody``)."""
+        return DeferredBody(
+            utterance_id=self.utterance_id,
+            decide_at=self.decide_at,
+            retry_after=round(self.retry_after, 3),
+        ).model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,18 +117,37 @@ class TurnResult:
     tag: TagResult
     question: Question | None
     command: Command | None
-    decision: Decision
+    decision: Decision | None
+    """None when another device of the household answers this sound (``answered_elsewhere``):
+    nothing is decided, offered, recorded or counted here."""
+    hearing: Hearing = field(default_factory=lambda: Hearing(Outcome.ALONE))
+    """What other devices' reports made of this capture."""
     no_question: NoQuestion | None = None
     """Why a prompted text held no question (None when it held one, or was not read)."""
 
     @property
     def offer_permitted(self) -> bool:
-        return self.decision.permit and self.decision.offer is not None
+        decision = self.decision
+        return decision is not None and decision.permit and decision.offer is not None
+
+    def decided(self) -> Decision:
+        """The decision; a turn answered elsewhere has none (a TurnError)."""
+        if self.decision is None:
+            raise TurnError(
+                f"expected a decided turn, got one answered by {self.hearing.answered_by!r}",
+                code="answered_elsewhere",
+                status=409,
+            )
+        return self.decision
 
     def body(self) -> TurnResultBody:
         """The wire value of this turn (see ``askfirst.turn.wire``)."""
         return TurnResultBody(
             utterance_id=self.utterance.id,
+            outcome=self.hearing.outcome,
+            heard_by=self.hearing.devices,
+            answered_by=self.hearing.answered_by,
+            known_media=self.hearing.media,
             transcript=self.transcript,
             words=self.words,
             tag=self.tag.tag,
@@ -114,7 +156,9 @@ class TurnResult:
             no_question=self.no_question,
             command=self.command,
             decision=self.decision,
-            offer=self.decision.offer if self.offer_permitted else None,
+            offer=self.decision.offer
+            if self.decision is not None and self.offer_permitted
+            else None,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -6,11 +6,15 @@ way for the store), so the decision a device reads is field for field the decisi
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.detector import Command
 from askfirst.policy.values import CatalogEntry, Decision, NoQuestion, Question
+from askfirst.speech.broadcast import Outcome
 from askfirst.speech.transcriber import Word
 
 
@@ -20,6 +24,16 @@ class TurnResultBody(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     utterance_id: str
+    outcome: Outcome = Field(
+        description="What other devices' reports made of this capture: answered_elsewhere "
+        "means another device of the household answers it (no decision, no offer, nothing "
+        "recorded or counted here)."
+    )
+    heard_by: tuple[str, ...] = Field(
+        description="Other devices that heard the same sound within the broadcast window."
+    )
+    answered_by: str | None = Field(description="For answered_elsewhere: the device answering.")
+    known_media: str | None = Field(description="For known_media: the registered medium's name.")
     transcript: str = Field(
         description="What was heard; returned to the caller, never stored when ambient."
     )
@@ -33,10 +47,24 @@ class TurnResultBody(BaseModel):
         "(negated, reported, task_command, no_product, not_a_question), detail, template.",
     )
     command: Command | None
-    decision: Decision = Field(
+    decision: Decision | None = Field(
         description="The policy's decision, in the shape the store records it; its offer is "
-        "the candidate (permitted or denied)."
+        "the candidate (permitted or denied). Null when answered elsewhere."
     )
     offer: CatalogEntry | None = Field(
         description="The offer to deliver: present only when the decision permits it."
     )
+
+
+class DeferredBody(BaseModel):
+    """The 202 answer to ``Prefer: respond-async``: send the capture again at ``decide_at``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["pending"] = "pending"
+    utterance_id: str = Field(description="Send the capture again with this utterance_id.")
+    decide_at: datetime = Field(
+        description="When other devices' reports of the same sound are all in: the capture's "
+        "start plus the broadcast hold."
+    )
+    retry_after: float = Field(description="Seconds from now until decide_at.")

@@ -158,7 +158,7 @@ class QuestionHandler(AbstractRequestHandler):
             # The follow-up window opens with the decision, in one transaction.
             asks_back=None if facts.device_id is None else asks_back,
         )
-        answer = _answer(result.decision, result.question, topic)
+        answer = _answer(result.decided(), result.question, topic)
         if isinstance(answer, CatalogEntry):
             return _upsell(handler_input, answer, result)
         return render(handler_input, answer)
@@ -184,7 +184,7 @@ def _upsell(handler_input: HandlerInput, entry: CatalogEntry, result: TurnResult
     directive = SendRequestDirective(
         name="Upsell",
         payload={"InSkillProduct": {"productId": entry.product_id}, "upsellMessage": message},
-        token=result.decision.id,
+        token=result.decided().id,
     )
     return handler_input.response_builder.add_directive(directive).response
 

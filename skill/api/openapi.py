@@ -13,7 +13,7 @@ from askfirst.skill.api.bodies import (
     UtteranceBody,
     UtteranceForm,
 )
-from askfirst.turn.wire import TurnResultBody
+from askfirst.turn.wire import DeferredBody, TurnResultBody
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -45,6 +45,7 @@ _MODELS: list[tuple[str, JsonSchemaMode, type[BaseModel]]] = [
     ("AssistantAskedBody", "validation", AssistantAskedBody),
     ("DeclinedBody", "validation", DeclinedBody),
     ("TurnResultBody", "serialization", TurnResultBody),
+    ("DeferredBody", "serialization", DeferredBody),
 ]
 
 
@@ -133,6 +134,18 @@ def document() -> dict[str, Any]:
                 "post": {
                     "summary": "Tag, decide and record one utterance a device captured",
                     "security": [{"device": []}],
+                    "parameters": [
+                        {
+                            "name": "Prefer",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "examples": ["respond-async"]},
+                            "description": "respond-async (RFC 7240): when other devices may "
+                            "still report the same sound, answer 202 at once instead of holding "
+                            "a server thread; send the capture again with the returned "
+                            "utterance_id after Retry-After",
+                        }
+                    ],
                     "requestBody": _body(
                         ("application/json", "UtteranceBody"),
                         ("multipart/form-data", "UtteranceForm"),
@@ -143,6 +156,15 @@ def document() -> dict[str, Any]:
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": "#/components/schemas/TurnResultBody"}
+                                }
+                            },
+                        },
+                        "202": {
+                            "description": "Prefer: respond-async, and other devices may still "
+                            "report the same sound: send the capture again after Retry-After",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/DeferredBody"}
                                 }
                             },
                         },

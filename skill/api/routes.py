@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +39,7 @@ from askfirst.skill.request_text import find_bad_text
 from askfirst.skill.settings import Settings
 from askfirst.speech.audio import Audio, from_raw_pcm, read_wav
 from askfirst.turn.pipeline import Pipeline
-from askfirst.turn.values import TurnInput
+from askfirst.turn.values import Deferred, TurnInput
 
 logger = logging.getLogger(__name__)
 
@@ -251,8 +252,25 @@ def post_utterance() -> Response:
         devices=settings.devices().values(),
         arrived=arrived,
     )
-    result = _pipeline().handle(turn)
+    pipeline = _pipeline()
+    if not prefers_async(request.headers.get("Prefer")):
+        return jsonify(pipeline.handle(turn).to_json())
+    result = pipeline.handle_or_defer(turn)
+    if isinstance(result, Deferred):
+        response = jsonify(result.to_json())
+        response.status_code = 202
+        response.headers["Retry-After"] = str(max(1, math.ceil(result.retry_after)))
+        response.headers["Preference-Applied"] = "respond-async"
+        return response
     return jsonify(result.to_json())
+
+
+def prefers_async(prefer: str | None) -> bool:
+    """Whether the request says ``Prefer: respond-async`` (RFC 7240): the device would rather
+    send a capture again than have a server thread wait for other devices' reports."""
+    if not prefer:
+        return False
+    return any(part.split(";")[0].strip().lower() == "respond-async" for part in prefer.split(","))
 
 
 @blueprint.post("/v1/assistant-asked")

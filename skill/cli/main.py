@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "askfirst.skill.cli.model",
     "askfirst.skill.cli.audit",
     "askfirst.skill.cli.policy",
+    "askfirst.skill.cli.media",
     "askfirst.skill.cli.skill",
     "askfirst.skill.cli.wyoming",
 )

@@ -30,7 +30,8 @@ class MetricsObserver(TurnObserver):
         self._pool_stats = pool_stats
 
     def turn_decided(self, result: TurnResult) -> None:
-        decision_id_var.set(result.decision.id)
+        decision = result.decided()
+        decision_id_var.set(decision.id)
         m = self._m
         tag = result.tag.tag.value
         m.turns.labels(tag=tag).inc()
@@ -38,9 +39,9 @@ class MetricsObserver(TurnObserver):
             m.tag_reasons.labels(tag=tag, reason=reason).inc()
         if BROADCAST_REASON in result.tag.reasons:
             m.broadcast_matches.inc()
-        m.decisions.labels(rule=result.decision.rule).inc()
-        if result.offer_permitted and result.decision.offer is not None:
-            m.offers.labels(catalog_id=result.decision.offer.id).inc()
+        m.decisions.labels(rule=decision.rule).inc()
+        if result.offer_permitted and decision.offer is not None:
+            m.offers.labels(catalog_id=decision.offer.id).inc()
 
     def transcribed(self, *, locale: str, audio_seconds: float, seconds: float) -> None:
         if audio_seconds > 0:

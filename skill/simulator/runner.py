@@ -415,6 +415,11 @@ def _check(
                     f"expected a question about {expect.question!r}, got topic {topic!r} "
                     f"(catalog ids {question.get('catalog_ids')!r})"
                 )
+    if expect.outcome is not None and result.get("outcome") != expect.outcome:
+        failures.append(
+            f"expected outcome {expect.outcome!r}, got {result.get('outcome')!r} "
+            f"(heard by {result.get('heard_by')!r})"
+        )
     if expect.command is not None and result.get("command") != expect.command:
         failures.append(f"expected command {expect.command!r}, got {result.get('command')!r}")
     return failures

@@ -30,6 +30,7 @@ from askfirst.skill.errors import SkillError
 
 TriggerName = Literal["none", "wake_word", "push_to_talk", "follow_up"]
 TagName = Literal["prompted", "ambient"]
+OutcomeName = Literal["alone", "answering", "answered_elsewhere", "broadcast", "known_media"]
 KINDS = ("say", "audio", "assistant_asks", "intent", "decline")
 """The fields that say what an event is; each event has exactly one of them."""
 MAX_AT_SECONDS = 400 * 24 * 3600.0
@@ -67,6 +68,9 @@ class Expect(BaseModel):
     """A topic the detected question must have; true: any question; false: no question."""
     command: str | None = None
     """The consent command detected: "opt_out", "opt_in" or "why"."""
+    outcome: OutcomeName | None = None
+    """What other devices made of the capture: "alone", "answering", "answered_elsewhere",
+    "broadcast" or "known_media"."""
 
 
 class UserProfile(BaseModel):

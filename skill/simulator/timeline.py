@@ -104,7 +104,9 @@ def _event(outcome: Outcome, *, style: Style, verbose: bool) -> Iterator[str]:
         yield f"{pad}explains  {lines[0]}"
         for line in lines[1:]:
             yield f"{pad}          {line}"
-    if not decision:
+    if result.get("outcome") == "answered_elsewhere":
+        yield f"{pad}decision  none — answered by {result.get('answered_by')!r} in this home"
+    elif not decision:
         yield f"{pad}decision  none (this request makes no decision)"
     elif offer:
         yield f"{pad}decision  " + style("offer permitted", "green") + f" ({rule})"

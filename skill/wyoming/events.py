@@ -118,12 +118,15 @@ def about(result: TurnResult) -> dict[str, object]:
     decision = result.decision
     return {
         "utterance_id": result.utterance.id,
-        "decision_id": decision.id,
+        "decision_id": None if decision is None else decision.id,
         "device_id": result.utterance.device_id,
         "tag": result.tag.tag.value,
         "tag_reasons": list(result.tag.reasons),
-        "permit": decision.permit,
-        "offer_id": decision.offer.id if result.offer_permitted and decision.offer else None,
+        "outcome": result.hearing.outcome.value,
+        "permit": decision is not None and decision.permit,
+        "offer_id": decision.offer.id
+        if decision is not None and result.offer_permitted and decision.offer
+        else None,
     }
 
 
@@ -150,7 +153,7 @@ def answer(
     elif result.command is Command.WHY:
         reply = replies.nothing_to_explain() if last is None else replies.why(explain(last))
     elif result.question is not None:
-        reply = replies.product_answer(result.decision, question=result.question, topic=None)
+        reply = replies.product_answer(result.decided(), question=result.question, topic=None)
     if reply is None:
         return Answer(
             NotHandled(text=replies.not_for_me().speech, context=context).event(),

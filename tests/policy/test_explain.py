@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import Policy
 from askfirst.policy.explain import explain, summary
-from askfirst.policy.values import Provenance, UserState
-from tests.policy.inputs import baseline, evidence, vary
+from askfirst.policy.values import Provenance, UserState, Verdict
+from tests.policy.inputs import baseline, evidence, utterance, vary
 
 
 def test_a_permit_is_explained_with_the_question_and_disclosure(policy: Policy) -> None:
@@ -43,3 +44,25 @@ def test_short_form_is_one_paragraph(policy: Policy) -> None:
     assert "\n" not in short
     assert short.startswith(summary(decision))
     assert "explicit product question" in short
+
+
+def test_an_overheard_utterance_would_change_only_by_being_addressed(policy: Policy) -> None:
+    """Issue 15: 'a new session' is no change that could make an overheard line an offer."""
+    inputs = vary(
+        baseline(policy),
+        utterance=utterance(tag=UtteranceTag.AMBIENT),
+        question=None,
+        offer=None,
+        user=UserState(user_id="anna", offers_this_session=5, offers_today=9),
+    )
+    decision = inputs.decide(policy)
+    assert not decision.permit and decision.rule == "R1.prompted"
+    assert decision.would_change == (
+        "the user speaking to the assistant directly instead of being overheard",
+    )
+    verdicts = {r.rule: r.verdict for r in decision.results}
+    assert verdicts["R8.declined"] is Verdict.NOT_APPLICABLE
+    assert verdicts["R4.same_turn"] is Verdict.NOT_APPLICABLE
+    text = explain(decision)
+    assert "n/a    R8.declined" in text and "FORBID R8.declined" not in text
+    assert "new session" not in text

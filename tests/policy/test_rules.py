@@ -129,7 +129,7 @@ TABLE: dict[str, list[tuple[str, Change, Verdict]]] = {
             ),
             Verdict.FORBID,
         ),
-        ("no offer", lambda i, p: vary(i, offer=None), Verdict.FORBID),
+        ("no offer", lambda i, p: vary(i, offer=None), Verdict.NOT_APPLICABLE),
         ("no question", lambda i, p: vary(i, question=None), Verdict.FORBID),
     ],
     "R5.evidence_provenance": [
@@ -193,7 +193,7 @@ TABLE: dict[str, list[tuple[str, Change, Verdict]]] = {
             user(declined_offer_ids=frozenset({"coffee-morning-roast"})),
             Verdict.FORBID,
         ),
-        ("no offer", lambda i, p: vary(i, offer=None), Verdict.FORBID),
+        ("no offer", lambda i, p: vary(i, offer=None), Verdict.NOT_APPLICABLE),
     ],
     "R9.frequency_cap": [
         ("under both caps", unchanged, Verdict.PASS),

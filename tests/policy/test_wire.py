@@ -161,7 +161,8 @@ def _decision() -> Decision:
         (lambda o: o.update(permit="yes"), "at 'decision.permit', got 'yes'"),
         (
             lambda o: o.update(results=[{"rule": "R1", "verdict": "maybe", "reason": ""}]),
-            "expected 'pass' or 'forbid' at 'decision.results[0].verdict', got 'maybe'",
+            "expected 'pass', 'forbid' or 'not_applicable' at 'decision.results[0].verdict', "
+            "got 'maybe'",
         ),
         (lambda o: o["offer"].update(kind="banner"), "at 'decision.offer.kind', got 'banner'"),
         (

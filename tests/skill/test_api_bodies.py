@@ -122,9 +122,12 @@ def test_the_openapi_document_is_generated_from_the_models(client: FlaskClient) 
     result = schemas["TurnResultBody"]
     assert "results" in schemas["Decision"]["properties"]
     assert result["properties"]["decision"] == {
-        "$ref": "#/components/schemas/Decision",
+        "anyOf": [{"$ref": "#/components/schemas/Decision"}, {"type": "null"}],
         "description": result["properties"]["decision"]["description"],
     }
+    assert set(result["properties"]["outcome"]["$ref"].rpartition("/")[2:]) == {"Outcome"}
+    deferred = document["paths"]["/v1/utterances"]["post"]["responses"]["202"]["content"]
+    assert deferred["application/json"]["schema"] == {"$ref": "#/components/schemas/DeferredBody"}
 
 
 @pytest.mark.parametrize(

@@ -1,122 +1,122 @@
-"""Broadcast detection: keyed transcript fingerprints and peers within a time window."""
+"""One sound, many devices: broadcast across households, one answer within one, known media."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from askfirst.core.capture import CaptureContextError
+from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
-from askfirst.speech.broadcast import fingerprint, is_broadcast, normalise_transcript
+from askfirst.speech.broadcast import Hearing, Outcome, resolve
+from askfirst.speech.shingles import text_fingerprint
 
 KEY = b"k" * 32
-OTHER_KEY = b"j" * 32
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+COFFEE = "Alexa, do you have any deals on coffee?"
 
 
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("Alexa, order more coffee!", "alexa order more coffee"),
-        ("  ALEXA   order\tmore coffee ", "alexa order more coffee"),
-        ("Alexa\u2019s deals", "alexa's deals"),
-        ("ＡＬＥＸＡ", "alexa"),
-        ("아리아, 커피 추천해 줘!", "아리아 커피 추천해 줘"),
-    ],
-)
-def test_fingerprint_ignores_case_width_punctuation_and_spacing(a: str, b: str) -> None:
-    assert fingerprint(a, key=KEY) == fingerprint(b, key=KEY)
-
-
-def test_fingerprint_is_hmac_sha256_of_the_normalised_text() -> None:
-    expected = hmac.new(KEY, b"alexa order coffee", hashlib.sha256).hexdigest()
-    assert fingerprint("Alexa, order coffee.", key=KEY) == expected
-    assert "coffee" not in fingerprint("alexa order coffee", key=KEY)
-
-
-@settings(max_examples=1000, deadline=None)
-@given(a=st.text(max_size=40), b=st.text(max_size=40))
-def test_fingerprints_match_exactly_when_normal_forms_match(a: str, b: str) -> None:
-    same = normalise_transcript(a) == normalise_transcript(b)
-    assert (fingerprint(a, key=KEY) == fingerprint(b, key=KEY)) == same
-
-
-@settings(max_examples=1000, deadline=None)
-@given(text=st.text(max_size=60))
-def test_fingerprint_depends_on_the_key_and_is_normalisation_idempotent(text: str) -> None:
-    fp = fingerprint(text, key=KEY)
-    assert len(fp) == 64 and int(fp, 16) >= 0
-    assert fp != fingerprint(text, key=OTHER_KEY)
-    assert fingerprint(normalise_transcript(text), key=KEY) == fp
-
-
-@pytest.mark.parametrize("key", [b"", b"short", "k" * 32])
-def test_weak_or_wrong_keys_are_refused(key: object) -> None:
-    with pytest.raises(
-        CaptureContextError, match=r"key: expected at least 16 bytes of secret, got"
-    ):
-        fingerprint("alexa", key=key)  # type: ignore[arg-type]
-
-
-def test_non_text_is_refused() -> None:
-    with pytest.raises(CaptureContextError, match=r"text: expected a string, got 'bytes'"):
-        fingerprint(b"alexa", key=KEY)  # type: ignore[arg-type]
-
-
-def peer(device: str, seconds: float, text: str = "alexa order coffee") -> PeerCapture:
+def cap(
+    device: str,
+    seconds: float = 0.0,
+    *,
+    household: str = "",
+    text: str = COFFEE,
+    seq: int = 1,
+    level: float | None = None,
+    answered: bool = False,
+) -> PeerCapture:
     return PeerCapture(
-        device_id=device, at=T0 + timedelta(seconds=seconds), fingerprint=fingerprint(text, key=KEY)
+        device_id=device,
+        household=household,
+        utterance_id=f"u-{device}",
+        at=T0 + timedelta(seconds=seconds),
+        text_print=text_fingerprint(text, key=KEY).to_bytes(),
+        level=level,
+        seq=seq,
+        answered=answered,
     )
+
+
+ME = cap("kitchen", household="flat-12", text="Alexa do you have any deal on coffee", seq=5)
 
 
 @pytest.mark.parametrize(
     ("peers", "expected"),
     [
-        ([], False),
-        ([peer("living-room", 0.4)], True),
-        ([peer("living-room", -1.5)], True),
-        ([peer("living-room", 1.5)], True),
-        ([peer("living-room", 1.501)], False),
-        ([peer("living-room", -2.0)], False),
-        ([peer("kitchen", 0.0)], False),
-        ([peer("living-room", 0.2, "alexa order tea")], False),
-        ([peer("kitchen", 0.1), peer("living-room", 9.0), peer("bedroom", -0.3)], True),
+        ([], Hearing(Outcome.ALONE)),
+        # the issue's three homes: one word differs in each transcript
+        (
+            [
+                cap("tv-a", 0.1, text="Alexa, do you have any deals on coffee?"),
+                cap("tv-b", 0.2, text="Alexa do you have a deals on coffee"),
+            ],
+            Hearing(Outcome.BROADCAST, devices=("tv-a", "tv-b")),
+        ),
+        ([cap("tv-a", 1.5)], Hearing(Outcome.BROADCAST, devices=("tv-a",))),
+        ([cap("tv-a", -1.501)], Hearing(Outcome.ALONE)),
+        ([cap("kitchen", 0.0)], Hearing(Outcome.ALONE)),
+        (
+            [cap("tv-a", 0.2, text="Alexa, what time does the pharmacy close?")],
+            Hearing(Outcome.ALONE),
+        ),
+        # one home: the first to report answers
+        (
+            [cap("lounge", 0.1, household="flat-12", seq=4)],
+            Hearing(Outcome.ANSWERED_ELSEWHERE, devices=("lounge",), answered_by="lounge"),
+        ),
+        (
+            [cap("lounge", 0.1, household="flat-12", seq=9)],
+            Hearing(Outcome.ANSWERING, devices=("lounge",)),
+        ),
+        # one home that already answered, whatever the order
+        (
+            [cap("lounge", 0.1, household="flat-12", seq=9, answered=True)],
+            Hearing(Outcome.ANSWERED_ELSEWHERE, devices=("lounge",), answered_by="lounge"),
+        ),
+        # one home and another: a broadcast wins
+        (
+            [cap("lounge", 0.1, household="flat-12", seq=4), cap("tv-a", 0.3, seq=6)],
+            Hearing(Outcome.BROADCAST, devices=("lounge", "tv-a")),
+        ),
     ],
 )
-def test_is_broadcast(peers: list[PeerCapture], expected: bool) -> None:
-    fp = fingerprint("Alexa, order coffee!", key=KEY)
-    assert is_broadcast(device_id="kitchen", at=T0, fingerprint=fp, peers=peers) is expected
+def test_resolve(peers: list[PeerCapture], expected: Hearing) -> None:
+    assert resolve(me=ME, peers=peers) == expected
 
 
-def test_window_seconds_is_configurable_and_checked() -> None:
-    fp = fingerprint("alexa order coffee", key=KEY)
-    peers = [peer("living-room", 2.5)]
-    assert is_broadcast(device_id="k", at=T0, fingerprint=fp, peers=peers, window_seconds=3.0)
-    assert not is_broadcast(device_id="k", at=T0, fingerprint=fp, peers=peers)
-    with pytest.raises(
-        CaptureContextError, match=r"window_seconds: expected a finite number >= 0, got -1"
-    ):
-        is_broadcast(device_id="k", at=T0, fingerprint=fp, peers=peers, window_seconds=-1)
+def test_the_strongest_capture_answers_when_every_device_sent_a_level() -> None:
+    quiet = cap("kitchen", household="flat-12", seq=1, level=-40.0)
+    loud = cap("lounge", 0.2, household="flat-12", seq=2, level=-12.0)
+    assert resolve(me=quiet, peers=[loud]).outcome is Outcome.ANSWERED_ELSEWHERE
+    assert resolve(me=loud, peers=[quiet]).outcome is Outcome.ANSWERING
+    # one device without a level: the first to report answers
+    unknown = cap("lounge", 0.2, household="flat-12", seq=2)
+    assert resolve(me=quiet, peers=[unknown]).outcome is Outcome.ANSWERING
 
 
-def test_a_foreign_fingerprint_never_crashes_the_comparison() -> None:
-    odd = PeerCapture(device_id="tv-room", at=T0, fingerprint="아리아")
-    assert not is_broadcast(device_id="k", at=T0, fingerprint="0" * 64, peers=[odd])
+def test_known_media_is_ambient_even_alone() -> None:
+    script = "new morning roast coffee alexa do you have any deals on coffee today only"
+    advert = KnownMedia(
+        id="m1",
+        name="coffee advert",
+        added_at=T0,
+        text_print=text_fingerprint(script, key=KEY).to_bytes(),
+    )
+    assert resolve(me=ME, peers=[], known_media=[advert]) == Hearing(
+        Outcome.KNOWN_MEDIA, media="coffee advert"
+    )
+    other = cap("kitchen", text="Alexa, what time does the pharmacy close?")
+    assert resolve(me=other, peers=[], known_media=[advert]).outcome is Outcome.ALONE
 
 
-def test_bad_peers_and_times_are_refused() -> None:
+def test_bad_windows_and_peers_are_refused() -> None:
+    with pytest.raises(CaptureContextError, match=r"window_seconds: expected a finite number"):
+        resolve(me=ME, peers=[], window_seconds=-1)
     with pytest.raises(CaptureContextError, match=r"peers: expected PeerCapture items, got 'x'"):
-        is_broadcast(device_id="k", at=T0, fingerprint="f", peers=["x"])  # type: ignore[list-item]
-    with pytest.raises(
-        CaptureContextError, match=r"at: expected a timezone-aware datetime, got naive"
-    ):
-        PeerCapture(device_id="k", at=datetime(2024, 1, 1), fingerprint="f")
-    with pytest.raises(
-        CaptureContextError, match=r"fingerprint: expected a non-empty string, got ''"
-    ):
-        PeerCapture(device_id="k", at=T0, fingerprint="")
+        resolve(me=ME, peers=["x"])  # type: ignore[list-item]
+    with pytest.raises(CaptureContextError, match=r"expected at least one fingerprint"):
+        PeerCapture(device_id="k", at=T0)
+    with pytest.raises(CaptureContextError, match=r"at: expected a timezone-aware datetime"):
+        PeerCapture(device_id="k", at=datetime(2024, 1, 1), text_print=b"x" * 8)

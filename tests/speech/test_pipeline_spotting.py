@@ -89,5 +89,5 @@ def test_a_clip_not_opening_with_the_wake_word_is_a_false_trigger(
     result = pipeline.handle(wake_word_turn(name))
     assert result.tag.tag is UtteranceTag.AMBIENT
     assert result.tag.reasons[0] == TagReason.FALSE_TRIGGER.value, result.tag.reasons
-    assert not result.decision.permit
-    assert result.decision.rule == "R1.prompted"
+    assert not result.decided().permit
+    assert result.decided().rule == "R1.prompted"

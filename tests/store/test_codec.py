@@ -139,7 +139,8 @@ def test_naive_utterance_time_round_trips_too() -> None:
         ),
         (
             lambda o: o.update(results=[{"rule": "R1", "verdict": "maybe", "reason": ""}]),
-            "expected 'pass' or 'forbid' at 'decision.results[0].verdict', got 'maybe'",
+            "expected 'pass', 'forbid' or 'not_applicable' at 'decision.results[0].verdict', "
+            "got 'maybe'",
         ),
         (lambda o: o["offer"].update(kind="banner"), "at 'decision.offer.kind', got 'banner'"),
         (

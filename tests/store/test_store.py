@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from askfirst.core.media import KnownMedia
 from askfirst.core.peers import PeerCapture
 from askfirst.core.tags import UtteranceTag
 from askfirst.core.windows import ListeningWindow
@@ -219,25 +220,48 @@ def test_windows_are_single_use_and_per_device(store: SqlStore) -> None:
     assert store.take_window(device_id="dev-3", now=NOW) is None
 
 
-def test_peers_are_fingerprints_within_the_window_and_expire(store: SqlStore) -> None:
-    store.note_capture(PeerCapture(device_id="tv-room", at=NOW, fingerprint="f1"))
-    store.note_capture(
-        PeerCapture(device_id="kitchen", at=NOW + timedelta(seconds=0.5), fingerprint="f1")
+def _cap(device: str, seconds: float, *, uid: str = "u1", household: str = "") -> PeerCapture:
+    return PeerCapture(
+        device_id=device,
+        household=household,
+        utterance_id=uid,
+        at=NOW + timedelta(seconds=seconds),
+        text_print=b"\x01" * 16,
+        audio_print=b"\x02" * 10,
+        level=-20.0,
     )
-    store.note_capture(
-        PeerCapture(device_id="hall", at=NOW + timedelta(seconds=5), fingerprint="f1")
+
+
+def test_peers_are_captures_within_the_window_in_report_order_and_expire(store: SqlStore) -> None:
+    tv = store.note_capture(_cap("tv-room", 0.0, household="flat-1"))
+    kitchen = store.note_capture(_cap("kitchen", 0.5))
+    store.note_capture(_cap("hall", 5.0))
+    assert 0 < tv.seq < kitchen.seq
+    assert store.note_capture(_cap("kitchen", 0.5)) == kitchen, "one report per utterance"
+    found = store.peers(around=NOW + timedelta(seconds=0.5), seconds=1.5, exclude_device="kitchen")
+    assert found == [tv]
+    assert (found[0].household, found[0].audio_print, found[0].level) == (
+        "flat-1",
+        b"\x02" * 10,
+        -20.0,
     )
-    store.note_capture(PeerCapture(device_id="attic", at=NOW, fingerprint="f2"))
-    found = store.peers(
-        fingerprint="f1", around=NOW + timedelta(seconds=0.5), seconds=1.5, exclude_device="kitchen"
-    )
-    assert found == [PeerCapture(device_id="tv-room", at=NOW, fingerprint="f1")]
+    store.mark_answered(device_id="tv-room", utterance_id="u1")
+    (answered,) = store.peers(around=NOW, seconds=0.1, exclude_device="kitchen")
+    assert answered.answered
     # A capture 20 s later sweeps out everything older than keep_seconds.
-    store.note_capture(
-        PeerCapture(device_id="x", at=NOW + timedelta(seconds=20), fingerprint="f3"),
-        keep_seconds=10.0,
-    )
-    assert store.peers(fingerprint="f1", around=NOW, seconds=60, exclude_device="x") == []
+    store.note_capture(_cap("x", 20.0), keep_seconds=10.0)
+    assert store.peers(around=NOW, seconds=60, exclude_device="x") == []
+
+
+def test_known_media_keeps_fingerprints_only(store: SqlStore) -> None:
+    advert = KnownMedia(id="m1", name="coffee-ad.wav", added_at=NOW, audio_print=b"\x03" * 20)
+    store.add_media(advert)
+    assert store.known_media() == [advert]
+    with pytest.raises(BadValueError, match="taken"):
+        store.add_media(advert)
+    assert store.remove_media("m1") is True
+    assert store.remove_media("m1") is False
+    assert store.known_media() == []
 
 
 def test_forget_user_erases_everything_personal_and_chain_still_verifies(
@@ -355,7 +379,7 @@ def test_naive_times_and_empty_ids_are_refused(store: SqlStore) -> None:
     with pytest.raises(BadValueError, match="user_id: expected a non-empty string, got ''"):
         store.set_opt_out(user_id="", opted_out=True, now=NOW)
     with pytest.raises(BadValueError, match="seconds: expected a finite number"):
-        store.peers(fingerprint="f", around=NOW, seconds=float("nan"), exclude_device="d")
+        store.peers(around=NOW, seconds=float("nan"), exclude_device="d")
     with pytest.raises(BadValueError, match="expected a ListeningWindow, got str"):
         store.put_window("w1")  # type: ignore[arg-type]
 

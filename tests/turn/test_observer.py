@@ -86,8 +86,8 @@ def test_a_failing_observer_never_fails_the_turn(
     result = pipeline.handle(
         say(pipeline, "Alexa, do you have any deals on coffee?", trigger=Trigger.WAKE_WORD)
     )
-    assert result.decision.permit
-    assert pipeline.get_decision(result.decision.id) == result.decision
+    assert result.decided().permit
+    assert pipeline.get_decision(result.decided().id) == result.decision
     assert "turn observer failed" in caplog.text
 
 

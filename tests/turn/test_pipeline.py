@@ -18,16 +18,29 @@ from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
 from askfirst.policy.detector import Command
 from askfirst.policy.explain import explain
-from askfirst.policy.values import Decision, NoReason, OfferKind, Question, QuestionKind
+from askfirst.policy.values import (
+    CatalogEntry,
+    Decision,
+    NoReason,
+    OfferKind,
+    Question,
+    QuestionKind,
+)
 from askfirst.skill.settings import Settings
-from askfirst.speech.broadcast import fingerprint
 from askfirst.store.base import open_store
 from askfirst.turn.errors import TurnError
 from askfirst.turn.pipeline import Pipeline
 from askfirst.turn.transcribers import TranscriberSet
-from askfirst.turn.values import IntentInput, TurnInput
+from askfirst.turn.values import IntentInput, TurnInput, TurnResult
 
 T0 = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+
+
+def offered(result: TurnResult) -> CatalogEntry:
+    """The decided offer candidate of ``result`` (the test fails when there is none)."""
+    offer = result.decided().offer
+    assert offer is not None
+    return offer
 
 
 class Clock:
@@ -101,14 +114,14 @@ def test_a_question_addressed_to_the_assistant_gets_an_offer_with_its_obligation
     )
     assert result.tag.tag is UtteranceTag.PROMPTED
     assert result.question is not None and result.question.kind is QuestionKind.DEAL
-    assert result.decision.permit and result.decision.rule == "permit"
-    assert result.decision.offer is not None
-    assert result.decision.offer.id == "coffee-morning-roast"
-    assert {o.code for o in result.decision.obligations} >= {"disclose", "confirm_before_purchase"}
+    assert result.decided().permit and result.decided().rule == "permit"
+    assert result.decided().offer is not None
+    assert offered(result).id == "coffee-morning-roast"
+    assert {o.code for o in result.decided().obligations} >= {"disclose", "confirm_before_purchase"}
     body = result.to_json()
     assert body["offer"]["id"] == "coffee-morning-roast"
     assert body["offer"]["disclosure"].startswith("Sponsored")
-    assert pipeline.get_decision(result.decision.id) == result.decision
+    assert pipeline.get_decision(result.decided().id) == result.decision
 
 
 def test_a_task_command_is_no_question_and_the_recorded_decision_says_why(
@@ -118,14 +131,14 @@ def test_a_task_command_is_no_question_and_the_recorded_decision_says_why(
         say(pipeline, "Alexa, add coffee to my shopping list", trigger=Trigger.WAKE_WORD)
     )
     assert result.tag.tag is UtteranceTag.PROMPTED
-    assert result.question is None and not result.decision.permit
+    assert result.question is None and not result.decided().permit
     assert result.no_question is not None
     assert (result.no_question.reason, result.no_question.detail) == (
         NoReason.TASK_COMMAND,
         "shopping_list",
     )
     assert result.to_json()["no_question"]["reason"] == "task_command"
-    stored = pipeline.get_decision(result.decision.id)
+    stored = pipeline.get_decision(result.decided().id)
     assert stored is not None
     r2 = next(r for r in stored.results if r.rule == "R2.explicit_question")
     assert "task_command" in r2.reason and "'shopping_list'" in r2.reason
@@ -138,15 +151,15 @@ def test_overheard_product_talk_is_ambient_denied_and_never_stored(
     text = "I really need new running shoes, mine are falling apart"
     result = pipeline.handle(say(pipeline, text, trigger=Trigger.NONE))
     assert result.tag.tag is UtteranceTag.AMBIENT
-    assert not result.decision.permit
-    assert result.decision.rule == "R1.prompted"
+    assert not result.decided().permit
+    assert result.decided().rule == "R1.prompted"
     assert result.question is None
     assert result.to_json()["offer"] is None
     out = io.StringIO()
     pipeline.store.audit_export(out)
     assert "falling apart" not in out.getvalue()
     assert b"falling apart" not in _db_files(db)
-    stored = pipeline.get_decision(result.decision.id)
+    stored = pipeline.get_decision(result.decided().id)
     assert stored is not None and not stored.permit
 
 
@@ -157,18 +170,18 @@ def test_overheard_talk_does_not_carry_into_a_later_question(pipeline: Pipeline)
     )
     assert later.tag.tag is UtteranceTag.PROMPTED
     assert later.question is None
-    assert not later.decision.permit
+    assert not later.decided().permit
 
 
 def test_an_offer_is_not_repeated_in_a_later_unrelated_turn(pipeline: Pipeline) -> None:
     first = pipeline.handle(
         say(pipeline, "Alexa, find me a deal on headphones", trigger=Trigger.WAKE_WORD)
     )
-    assert first.decision.permit
+    assert first.decided().permit
     later = pipeline.handle(
         say(pipeline, "Alexa, set a timer for ten minutes", trigger=Trigger.WAKE_WORD, at=30)
     )
-    assert not later.decision.permit
+    assert not later.decided().permit
     assert later.to_json()["offer"] is None
 
 
@@ -190,7 +203,7 @@ def test_follow_up_is_prompted_once_inside_the_window_and_ambient_after(
     )
     assert late.tag.tag is UtteranceTag.AMBIENT
     assert "window_expired" in late.tag.reasons
-    assert not late.decision.permit
+    assert not late.decided().permit
 
 
 def test_a_window_belongs_to_its_device(pipeline: Pipeline) -> None:
@@ -212,7 +225,7 @@ def test_a_broadcast_wake_word_heard_by_several_devices_is_ambient_on_all(
     results = [pipeline.decide(h) for h in heard]
     assert all(r.tag.tag is UtteranceTag.AMBIENT for r in results)
     assert all("broadcast" in r.tag.reasons for r in results)
-    assert not any(r.decision.permit for r in results)
+    assert not any(r.decided().permit for r in results)
 
 
 def test_handle_holds_wake_word_turns_for_the_broadcast_window(db: Path, clock: Clock) -> None:
@@ -248,8 +261,8 @@ def test_opting_out_by_voice_stops_offers_and_opting_in_restores_them(
             session="s2",
         )
     )
-    assert not asked.decision.permit
-    assert asked.decision.rule == "R6.consent"
+    assert not asked.decided().permit
+    assert asked.decided().rule == "R6.consent"
     pipeline.handle(
         say(pipeline, "Alexa, you can offer me deals again", trigger=Trigger.WAKE_WORD, at=60)
     )
@@ -262,16 +275,16 @@ def test_opting_out_by_voice_stops_offers_and_opting_in_restores_them(
             session="s3",
         )
     )
-    assert again.decision.permit
+    assert again.decided().permit
 
 
 def test_a_declined_offer_is_not_offered_again(pipeline: Pipeline) -> None:
     first = pipeline.handle(
         say(pipeline, "Alexa, how much is the premium pack", trigger=Trigger.WAKE_WORD)
     )
-    assert first.decision.permit and first.decision.offer is not None
-    assert first.decision.offer.kind is OfferKind.IN_SKILL_PRODUCT
-    pipeline.declined(user_id="anna", offer_id=first.decision.offer.id, decision_id=None)
+    assert first.decided().permit and first.decided().offer is not None
+    assert offered(first).kind is OfferKind.IN_SKILL_PRODUCT
+    pipeline.declined(user_id="anna", offer_id=offered(first).id, decision_id=None)
     second = pipeline.handle(
         say(
             pipeline,
@@ -281,8 +294,8 @@ def test_a_declined_offer_is_not_offered_again(pipeline: Pipeline) -> None:
             session="s2",
         )
     )
-    assert not second.decision.permit
-    assert second.decision.rule == "R8.declined"
+    assert not second.decided().permit
+    assert second.decided().rule == "R8.declined"
 
 
 def test_an_alexa_intent_is_prompted_and_its_evidence_cites_its_own_request(
@@ -290,9 +303,9 @@ def test_an_alexa_intent_is_prompted_and_its_evidence_cites_its_own_request(
 ) -> None:
     result = pipeline.handle_intent(intent(1))
     assert result.tag.tag is UtteranceTag.PROMPTED
-    assert result.decision.permit
-    assert result.decision.evidence_ids == ("amzn1.echo-api.request.1/utterance",)
-    assert result.decision.offer is not None and result.decision.offer.category == "coffee"
+    assert result.decided().permit
+    assert result.decided().evidence_ids == ("amzn1.echo-api.request.1/utterance",)
+    assert result.decided().offer is not None and offered(result).category == "coffee"
     last = pipeline.last_decision(
         user_id="amzn1.ask.account.A", session_id="amzn1.echo-api.session.1"
     )
@@ -323,7 +336,7 @@ def test_a_reply_that_asks_back_opens_the_window_in_the_same_turn(pipeline: Pipe
         return True
 
     result = pipeline.handle_intent(intent(1), asks_back=asks_back)
-    assert seen == [(result.decision.id, "coffee")]
+    assert seen == [(result.decided().id, "coffee")]
     window = pipeline.store.take_window(device_id="echo-1", now=pipeline._clock())
     assert window is not None
     assert window.opened_at == pipeline._clock()
@@ -382,7 +395,7 @@ def test_unaddressed_speech_never_gets_an_offer_and_never_leaves_text_behind(
     # No window is open and nothing opens with the wake word, so every turn is ambient.
     result = pipeline.handle(say(pipeline, text.replace("alexa", "alex"), trigger=trigger))
     assert result.tag.tag is UtteranceTag.AMBIENT
-    assert not result.decision.permit
+    assert not result.decided().permit
     assert result.to_json()["offer"] is None
     marker = text.strip()
     if len(marker) >= 12:
@@ -407,12 +420,11 @@ def test_only_captures_a_loudspeaker_could_have_prompted_are_fingerprinted(
     pipeline: Pipeline, text: str, trigger: Trigger, kept: bool
 ) -> None:
     heard = pipeline.hear(say(pipeline, text, trigger=trigger))
-    assert (heard.fingerprint is not None) is kept
-    key = pipeline.config.broadcast_key
-    peers = pipeline.store.peers(
-        fingerprint=fingerprint(text, key=key), around=T0, seconds=5, exclude_device="elsewhere"
-    )
+    assert (heard.peer is not None) is kept
+    peers = pipeline.store.peers(around=T0, seconds=5, exclude_device="elsewhere")
     assert (len(peers) == 1) is kept
+    for peer in peers:
+        assert text.encode() not in peer.text_print, "keyed hashes only, never the words"
 
 
 @pytest.mark.parametrize(
@@ -452,12 +464,12 @@ def test_a_locale_is_taken_in_its_canonical_spelling(pipeline: Pipeline) -> None
     turn = say(pipeline, "Alexa, do you have any deals on coffee?", trigger=Trigger.WAKE_WORD)
     result = pipeline.handle(dataclasses.replace(turn, locale="en_us"))
     assert result.utterance.locale == "en-US"
-    assert result.decision.permit
+    assert result.decided().permit
 
 
 def test_a_retried_request_is_not_decided_twice(pipeline: Pipeline) -> None:
     first = pipeline.handle_intent(intent(7))
-    assert first.decision.permit
+    assert first.decided().permit
     with pytest.raises(TurnError, match="already decided as") as caught:
         pipeline.handle_intent(intent(7))
     assert (caught.value.status, caught.value.code) == (409, "duplicate_utterance")
