@@ -51,6 +51,7 @@ __all__ = [
     "grammar_for",
     "grammar_source",
     "product_values",
+    "warm_grammars",
 ]
 
 PRODUCT = "product"
@@ -299,6 +300,10 @@ class Grammar:
         """The first template (file order) matching all of a normalised clause."""
         return self._exact.match(self.prepare(clause))
 
+    def warm(self) -> None:
+        """Compile the lazily compiled matcher too, so no request pays for it."""
+        _ = self._loose
+
     def match_unknown_product(self, clause: str) -> GrammarMatch | None:
         """The first question template matching the clause with any words as the product."""
         return self._loose.match(self.prepare(clause))
@@ -485,3 +490,9 @@ def grammar_for(locale: str, catalog: tuple[CatalogEntry, ...]) -> Grammar:
                 if key in products and entry.id not in products[key]:
                     products[key] = (*products[key], entry.id)
     return Grammar(name, build_intents(name, catalog), products)
+
+
+def warm_grammars(locales: Sequence[str], catalog: tuple[CatalogEntry, ...]) -> None:
+    """Compile (and cache) every locale's grammar for ``catalog``: 1-2.6 s each, paid once."""
+    for locale in locales:
+        grammar_for(locale, catalog).warm()

@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from askfirst.policy.config import load_policy
+from askfirst.policy.config import Policy, load_policy
+from askfirst.policy.grammar import warm_grammars
 from askfirst.skill.settings import Settings
 from askfirst.store.base import open_store
 from askfirst.store.keys import read_audit_key
 from askfirst.turn.pipeline import Pipeline
 from askfirst.turn.transcribers import TranscriberSet
+
+logger = logging.getLogger(__name__)
+
+
+def warm_policy(policy: Policy) -> threading.Thread:
+    """Compile the policy's question grammars in a background thread (started, returned).
+
+    ``grammar_for`` caches per (locale, catalog), so the first question does not pay the
+    1-2.6 s compile; a request arriving before the thread is done compiles it itself."""
+
+    def run() -> None:
+        try:
+            warm_grammars(policy.locales, policy.catalog)
+        except Exception:  # a broken grammar still fails loudly on the first request
+            logger.exception("warming the question grammars failed")
+        else:
+            logger.info("question grammars compiled for %s", ", ".join(policy.locales))
+
+    thread = threading.Thread(target=run, name="askfirst-grammar-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def pipeline_from_settings(settings: Settings, **kwargs: Any) -> Pipeline:
@@ -34,8 +58,10 @@ def pipeline_from_settings(settings: Settings, **kwargs: Any) -> Pipeline:
         lock_timeout=settings.store_timeout_seconds,
         lazy=True,
     )
+    policy = load_policy(settings.policy_path)
+    warm_policy(policy)
     return Pipeline(
-        policy=load_policy(settings.policy_path),
+        policy=policy,
         store=store,
         transcribers=TranscriberSet.loading(settings.model_dirs(), loader=load),
         config=settings.turn_config(),

@@ -361,4 +361,8 @@ def check_schema(conn: Connection) -> int:
 def lock_migrations(conn: Connection) -> None:
     """Serialise concurrent first opens (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
+        # A migration may wait for another process's and may run long: the per-call deadlines
+        # (engine.pg_connect_args) are for turns, not for this one transaction.
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
+        conn.execute(text("SET LOCAL lock_timeout = '120s'"))
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x61736B6669727374})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 from askfirst.core.devices import Device
 from askfirst.policy.config import load_policy
 from askfirst.skill.api.app import create_app
+from askfirst.skill.api.readiness import FRESH_SECONDS
 from askfirst.skill.api.routes import device_for
 from askfirst.skill.errors import SkillError
 from askfirst.skill.settings import Settings
@@ -360,6 +362,7 @@ def test_not_ready_while_the_store_does_not_answer(
     try:
         assert client.get("/readyz").status_code == 200
         monkeypatch.setattr(pipeline.store, "ping", lambda: False)
+        time.sleep(FRESH_SECONDS)  # the last result answers for this long
         response = client.get("/readyz")
         assert (response.status_code, response.get_json()) == (
             503,
