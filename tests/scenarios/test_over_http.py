@@ -39,7 +39,13 @@ SAME = [
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     """The real Flask app with a real SQLite store, served by werkzeug on 127.0.0.1."""
-    settings = load_settings(store_url=f"sqlite:///{tmp_path / 'server.db'}", device_tokens=TOKENS)
+    # A broadcast is matched only among requests that reach the server within its hold; the
+    # simulator sends them at once, but on a loaded machine the default 0.5 s can pass first.
+    settings = load_settings(
+        store_url=f"sqlite:///{tmp_path / 'server.db'}",
+        device_tokens=TOKENS,
+        broadcast_hold_seconds=3.0,
+    )
     pipeline = Pipeline(
         policy=load_policy(settings.policy_path),
         store=open_store(settings.store_url, retention=timedelta(days=settings.retention_days)),

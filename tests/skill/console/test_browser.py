@@ -18,7 +18,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from askfirst.skill.simulator.runner import Report
 from tests.skill.live import OPERATOR_TOKEN, REPO, Live
@@ -190,7 +191,9 @@ def test_a_post_without_its_csrf_token_is_refused(
         "document.querySelector('main form input[name=csrf_token]').remove();"
         "document.getElementById('scenario').value = 'name: x\\nevents:\\n  - {at: 0, say: hi}';"
     )
+    page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 15).until(staleness_of(page))  # the answer's page, not the form's
     assert "403" in browser.find_element(By.TAG_NAME, "h1").text
     assert "csrf_token" in browser.find_element(By.CSS_SELECTOR, "p.alert").text
 
