@@ -49,10 +49,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or the worker is still booting (slow on a loaded machine)
         if time.monotonic() > deadline:
             process.kill()
+            process.wait()
             raise AssertionError((folder / "server.log").read_text(errors="replace")[-2000:])
         time.sleep(0.1)
     try:
