@@ -190,7 +190,7 @@ def _simulate(args: argparse.Namespace, err: TextIO) -> Report:
         )
         if local is not None:  # the server's own catalog is unknown otherwise
             catalog = tuple(load_policy(local).catalog)
-        start = datetime.now(UTC).replace(microsecond=0)
+        start = datetime.now(UTC)  # not truncated: up to 1 s older would skip the hold
     else:
         from askfirst.skill.simulator.inprocess import InProcess
 

@@ -41,7 +41,7 @@ class Live:
         by_device = {device: token for token, device in TOKENS.items()}
         backend = OverHttp(self.url, by_device, default_token=None)
         try:
-            return simulate(loaded, backend, start=datetime.now(UTC).replace(microsecond=0))
+            return simulate(loaded, backend, start=datetime.now(UTC))
         finally:
             backend.close()
 
