@@ -187,6 +187,10 @@ def test_a_post_without_its_csrf_token_is_refused(
 ) -> None:
     live, _ = played
     browser.get(f"{live.url}/console/playground")
+    if browser.find_elements(By.ID, "token"):  # signed out (run alone, or the session ended)
+        _sign_in(browser, live, OPERATOR_TOKEN)
+        browser.get(f"{live.url}/console/playground")
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "scenario"))
     browser.execute_script(
         "document.querySelector('main form input[name=csrf_token]').remove();"
         "document.getElementById('scenario').value = 'name: x\\nevents:\\n  - {at: 0, say: hi}';"
