@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -198,6 +199,9 @@ def test_a_post_without_its_csrf_token_is_refused(
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     WebDriverWait(browser, 15).until(staleness_of(page))  # the answer's page, not the form's
+    # The new document may still be loading: read it only once it holds the answer.
+    settled = WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,))
+    settled.until(lambda b: "csrf_token" in b.find_element(By.CSS_SELECTOR, "p.alert").text)
     assert "403" in browser.find_element(By.TAG_NAME, "h1").text
     assert "csrf_token" in browser.find_element(By.CSS_SELECTOR, "p.alert").text
 
