@@ -66,6 +66,11 @@ class TurnTx(ABC):
     def open_window(self, window: ListeningWindow) -> None:
         """Open a listening window in this turn's transaction (as ``Store.put_window``)."""
 
+    @abstractmethod
+    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
+        """Mark the device's capture answered in this turn's transaction (as
+        ``Store.mark_answered``): answered exactly when its decision is recorded."""
+
 
 class Store(ABC):
     """Persistent state shared by every server instance, and the tamper-evident audit log."""

@@ -23,6 +23,7 @@ from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
 from askfirst.store import audit, queries
 from askfirst.store.audit import Appended
+from askfirst.store.captures import mark_answered
 from askfirst.store.chain import Checkpoint, VerifyReport, ranges, shard_of
 from askfirst.store.checkpoint import latest_count, read_checkpoints, write_checkpoint
 from askfirst.store.codec import decision_from_json
@@ -355,6 +356,12 @@ class SqlStore(Store):
         check_size(peer.utterance_id, "peer.utterance_id")
         at = db_time(peer.at, field="peer.at")
         noted = db_time(now, field="now")
+        if peer.utterance_id:
+            # A resend whose prints add nothing (a deferred turn sent again) writes nothing.
+            with self._read() as conn:
+                kept = self._noted(conn, peer)
+            if kept is not None and not _grows(kept, peer):
+                return kept
         with self._write(self.shard_of(peer.device_id)) as conn:
             run(conn, SWEEP_PEERS, {"at": at}, what="sweeping expired captures")
             if peer.utterance_id:
@@ -407,6 +414,26 @@ class SqlStore(Store):
             ).scalar_one()
         return replace(peer, seq=int(row), answered=False, noted_at=from_db_time(noted))
 
+    @staticmethod
+    def _noted(conn: Connection, peer: PeerCapture) -> PeerCapture | None:
+        """``peer`` as already registered (by device and utterance id), or None."""
+        row = conn.execute(
+            select(peers).where(
+                peers.c.device_id == peer.device_id,
+                peers.c.utterance_id == peer.utterance_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        return replace(
+            peer,
+            text_print=bytes(row.text_print),
+            audio_print=bytes(row.audio_print),
+            seq=int(row.id),
+            answered=bool(row.answered),
+            noted_at=from_db_time(row.noted_at),
+        )
+
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
         _require_seconds(seconds, "seconds")
         check_size(exclude_device, "exclude_device")
@@ -441,11 +468,7 @@ class SqlStore(Store):
         _require_text(device_id, "device_id")
         _require_text(utterance_id, "utterance_id")
         with self._write(self.shard_of(device_id)) as conn:
-            conn.execute(
-                update(peers)
-                .where(peers.c.device_id == device_id, peers.c.utterance_id == utterance_id)
-                .values(answered=True)
-            )
+            mark_answered(conn, device_id=device_id, utterance_id=utterance_id)
 
     # -- known media -----------------------------------------------------------------------
 
@@ -810,3 +833,10 @@ def _require_seconds(value: object, name: str) -> None:
 def _longer(kept: bytes, new: bytes) -> bytes:
     """The longer of two prints of one capture (a whole capture's over its opening's)."""
     return new if len(new) > len(kept) else kept
+
+
+def _grows(kept: PeerCapture, new: PeerCapture) -> bool:
+    """Whether ``new`` has a longer print than the registered ``kept``."""
+    return len(new.text_print) > len(kept.text_print) or len(new.audio_print) > len(
+        kept.audio_print
+    )

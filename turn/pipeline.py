@@ -356,8 +356,8 @@ class Pipeline:
                     "trigger": capture.trigger.value,
                 },
             )
-        if heard.peer is not None:
-            self.store.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
+            if heard.peer is not None:
+                tx.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
         return self._observed(
             TurnResult(
                 utterance=utterance,
