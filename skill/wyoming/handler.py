@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from askfirst.core.capture import CaptureContext, Trigger
 from askfirst.core.errors import CoreError
 from askfirst.policy.detector import Command
 from askfirst.policy.errors import PolicyError
+from askfirst.skill.logs import decision_id_var, request_id_var
 from askfirst.skill.request_text import find_bad_text
 from askfirst.skill.wyoming.conversion import format_of
 from askfirst.skill.wyoming.errors import WyomingError
@@ -90,6 +92,8 @@ class Connection(AsyncEventHandler):
         self._utterance: Utterance | None = None
         self._stream_language: str | None = None
         self._identity: Identity | None = None
+        self._writes: set[asyncio.Task[None]] = set()
+        """``transcript-chunk`` writes in flight (kept referenced until they finish)."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -223,6 +227,8 @@ class Connection(AsyncEventHandler):
                 "audio-start",
                 code="audio-start-during-audio",
             )
+        request_id_var.set(uuid.uuid4().hex)
+        decision_id_var.set(None)
         audio_format = format_of(AudioStart.from_event(event))
         service = self.service
         request = self._transcribe or Transcribe()
@@ -242,6 +248,8 @@ class Connection(AsyncEventHandler):
             device_id=self._identity.device_id,
             started_at=datetime.now(UTC),
             opening=service.opening,
+            locale=locale,
+            on_words=self._words,
         )
         await utterance.open(transcriber)
         self._utterance = utterance
@@ -264,9 +272,17 @@ class Connection(AsyncEventHandler):
                     f"audio-chunk.{name}: expected an integer, got {event.data.get(name)!r}",
                     code="bad-event",
                 )
-        news = await self._utterance.feed(AudioChunk.from_event(event))
-        if news:
-            await self.write_event(TranscriptChunk(text=news).event())
+        await self._utterance.feed(AudioChunk.from_event(event))
+
+    def _words(self, news: str) -> None:
+        """New words while the audio streams (called on the loop by the utterance): sent as a
+        ``transcript-chunk`` from a task of its own, so reading goes on meanwhile. Events are
+        written whole and in order: the task writes before anything awaited after it."""
+        task = asyncio.get_running_loop().create_task(
+            self._send_quietly(TranscriptChunk(text=news).event())
+        )
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     async def _on_audio_stop(self) -> None:
         utterance = self._utterance
@@ -278,6 +294,12 @@ class Connection(AsyncEventHandler):
         stopped = time.monotonic()
         transcript = await utterance.finish()
         self._utterance = None
+        self.service.transcribed(
+            locale=utterance.locale,
+            audio_seconds=utterance.seconds,
+            seconds=utterance.transcribing_seconds,
+            after_stop=time.monotonic() - stopped,
+        )
         facts = trigger_of(self._signals, self.service.listener)
         self.service.recall.heard(
             peer=self.peer,
@@ -308,6 +330,9 @@ class Connection(AsyncEventHandler):
     # -- conversation ------------------------------------------------------------------------
 
     async def _on_turn(self, event: Event) -> None:
+        began = time.monotonic()
+        request_id_var.set(uuid.uuid4().hex)
+        decision_id_var.set(None)
         text = event.data.get("text")
         if not isinstance(text, str) or not text.strip():
             raise WyomingError(
@@ -362,6 +387,7 @@ class Connection(AsyncEventHandler):
             user = pipeline.user_key(user_id=None, device_id=identity.device_id)
             last = await asyncio.to_thread(pipeline.last_decision, user_id=user, session_id=None)
         said = answer(result, context=context, last=last)
+        decision_id_var.set(None if result.decision is None else result.decision.id)
         logger.info(
             "wyoming: turn %s on %r (%s via %s): %s",
             result.utterance.id,
@@ -378,6 +404,7 @@ class Connection(AsyncEventHandler):
                 seconds=service.settings.listening_window_seconds,
             )
         await self.write_event(said.event)
+        service.answered(time.monotonic() - began)
         if asks_back:
             # After the answer, not before it: the window must exist by the user's next turn,
             # which comes only once the reply has been spoken.
