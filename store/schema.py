@@ -135,6 +135,7 @@ peers = Table(
     Column("level", Float, nullable=True),
     Column("answered", Boolean, nullable=False, default=False),
     Column("expires_at", Text, nullable=False, index=True),
+    Column("noted_at", Text, nullable=False),
 )
 """Keyed fingerprints of recent captures that could be prompted, kept for seconds (never text)."""
 
@@ -284,6 +285,14 @@ def _v5(conn: Connection, shards: int) -> None:
     metadata.create_all(conn, tables=[peers, media])
 
 
+def _v6(conn: Connection, shards: int) -> None:
+    """Captures remember when the server first registered them (``noted_at``): the wait for
+    peers is counted from it. The table holds seconds of prints, so it is simply recreated."""
+    del shards
+    peers.drop(conn, checkfirst=True)
+    peers.create(conn)
+
+
 def _rebuild(conn: Connection, table: Table, added: str, values: str) -> None:
     """SQLite cannot change a primary key in place: copy the table into its new shape."""
     old = f"{table.name}_before_v4"
@@ -303,6 +312,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection, int], None]], ...] = (
     (3, _v3),
     (4, _v4),
     (5, _v5),
+    (6, _v6),
 )
 """(version, step) in order for a database written by an older askfirst; a step runs once,
 inside the same transaction as its version bump. A new database is created in the newest shape."""

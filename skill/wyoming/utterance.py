@@ -39,6 +39,8 @@ class Utterance:
         max_seconds: float,
         device_id: str,
         started_at: datetime,
+        household: str = "",
+        utterance_id: str = "",
         opening: OpeningListener | None = None,
         locale: str = "",
         on_words: Callable[[str], None] | None = None,
@@ -49,6 +51,9 @@ class Utterance:
         self._on_words = on_words
         """Called on the loop with newly recognised words (a ``transcript-chunk``)."""
         self.device_id = device_id
+        self.household = household or device_id
+        self.utterance_id = utterance_id
+        """The id its turn is decided under; its opening is registered under it too."""
         self.started_at = started_at
         self._max_bytes = 2 * int(self.converter.rate * max_seconds)
         self._max_seconds = max_seconds
@@ -139,7 +144,12 @@ class Utterance:
         if opening is None or self._opening is None:
             return
         await asyncio.to_thread(
-            self._opening.opening, device_id=self.device_id, at=self.started_at, audio=opening
+            self._opening.opening,
+            device_id=self.device_id,
+            household=self.household,
+            utterance_id=self.utterance_id,
+            at=self.started_at,
+            audio=opening,
         )
 
     def _live(self) -> Decoder:
