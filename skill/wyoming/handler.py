@@ -46,7 +46,7 @@ from askfirst.skill.wyoming.utterance import Utterance
 from askfirst.speech.locale import known_locales
 from askfirst.turn.errors import TurnError
 from askfirst.turn.pipeline import Pipeline
-from askfirst.turn.values import TurnInput, TurnResult
+from askfirst.turn.values import Heard, TurnInput, TurnResult
 
 logger = logging.getLogger(__name__)
 
@@ -414,8 +414,8 @@ class Connection(AsyncEventHandler):
                 device_id=identity.device_id,
                 seconds=service.settings.listening_window_seconds,
             )
+        service.answered(time.monotonic() - began)  # before the peer can read the answer
         await self.write_event(said.event)
-        service.answered(time.monotonic() - began)
         if asks_back:
             # After the answer, not before it: the window must exist by the user's next turn,
             # which comes only once the reply has been spoken.
@@ -427,9 +427,21 @@ class Connection(AsyncEventHandler):
 
 
 async def _handle(pipeline: Pipeline, turn: TurnInput) -> TurnResult:
-    """Hear, wait for other devices' reports on the event loop (never in a thread), decide."""
-    heard = await asyncio.to_thread(pipeline.hear, turn)
+    """Hear, wait for other devices' reports on the event loop (never in a thread), decide.
+    A turn with nothing to wait for is heard and decided in one trip to a worker thread."""
+    heard, result = await asyncio.to_thread(_hear_or_decide, pipeline, turn)
+    if result is not None:
+        return result
     deadline = pipeline.decide_at(heard)
     if deadline is not None:
         await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()))
     return await asyncio.to_thread(pipeline.decide, heard)
+
+
+def _hear_or_decide(pipeline: Pipeline, turn: TurnInput) -> tuple[Heard, TurnResult | None]:
+    """Hear ``turn``, and decide it at once when :meth:`Pipeline.decide_at` says it need not
+    wait (saves a hop back to the loop and out again)."""
+    heard = pipeline.hear(turn)
+    if pipeline.decide_at(heard) is None:
+        return heard, pipeline.decide(heard)
+    return heard, None

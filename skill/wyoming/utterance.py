@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from wyoming.audio import AudioChunk
 
@@ -65,6 +66,7 @@ class Utterance:
         self._sent = ""
         self._opening = opening
         self._tap = None if opening is None else OpeningTap(rate=self.converter.rate)
+        self._handing_over: asyncio.Future[None] | None = None
 
     @property
     def seconds(self) -> float:
@@ -92,7 +94,7 @@ class Utterance:
                 code="utterance-too-long",
             )
         if self._tap is not None:
-            await self._hand_over(self._tap.add(pcm))
+            self._hand_over(self._tap.add(pcm))
         decoder = self._live()
         self._pending += pcm
         if len(self._pending) >= self._feed_bytes:
@@ -120,36 +122,58 @@ class Utterance:
         return added
 
     async def finish(self) -> Transcript:
-        """The utterance ended (``audio-stop``): its transcript."""
+        """The utterance ended (``audio-stop``): its transcript, once its opening is handed
+        over too (the two run side by side)."""
         decoder = self._live()
         if self._tap is not None:
-            await self._hand_over(self._tap.flush())
+            self._hand_over(self._tap.flush())
         tail = bytes(self._pending)
         self._pending.clear()
+        decoding = asyncio.ensure_future(decoder.finish(tail))
         try:
-            return await decoder.finish(tail)
+            handing_over = self._handing_over
+            if handing_over is not None:
+                both: list[asyncio.Future[Any]] = [decoding, handing_over]
+                await asyncio.wait(both)
+                handing_over.result()  # its error is the utterance's
+            return await decoding
         except SpeechError as exc:
             raise WyomingError(f"audio-stop: {exc.message}", code="bad-audio") from exc
         finally:
+            if not decoding.done():
+                decoding.cancel()  # the recogniser still goes back: the worker ends it
             self._transcribing = decoder.busy_seconds
             self._decoder = None
+            self._handing_over = None
 
     async def close(self) -> None:
         """Discard an unfinished utterance and give its recogniser back."""
         decoder, self._decoder = self._decoder, None
+        handing_over, self._handing_over = self._handing_over, None
         if decoder is not None:
             await decoder.close()
+        if handing_over is not None:
+            await asyncio.wait([handing_over])
+            if not handing_over.cancelled() and handing_over.exception() is not None:
+                logger.warning(
+                    "wyoming: handing over the opening of a dropped utterance failed: %s",
+                    handing_over.exception(),
+                )
 
-    async def _hand_over(self, opening: Audio | None) -> None:
-        if opening is None or self._opening is None:
+    def _hand_over(self, opening: Audio | None) -> None:
+        """Start handing ``opening`` over on a worker; the reading goes on meanwhile, and
+        :meth:`finish` waits for it (so the turn that follows sees it registered)."""
+        if opening is None or self._opening is None or self._handing_over is not None:
             return
-        await asyncio.to_thread(
-            self._opening.opening,
-            device_id=self.device_id,
-            household=self.household,
-            utterance_id=self.utterance_id,
-            at=self.started_at,
-            audio=opening,
+        self._handing_over = asyncio.ensure_future(
+            asyncio.to_thread(
+                self._opening.opening,
+                device_id=self.device_id,
+                household=self.household,
+                utterance_id=self.utterance_id,
+                at=self.started_at,
+                audio=opening,
+            )
         )
 
     def _live(self) -> Decoder:
