@@ -36,7 +36,7 @@ from askfirst.store.evidence import (
 )
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
-from askfirst.store.limits import check_size
+from askfirst.store.limits import MAX_ID_BYTES, MAX_KEY_BYTES, check_size
 from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.report import AuditReport, build_report
@@ -348,9 +348,9 @@ class SqlStore(Store):
         if not isinstance(peer, PeerCapture):
             raise BadValueError(f"expected a PeerCapture, got {type(peer).__name__}")
         _require_seconds(keep_seconds, "keep_seconds")
-        check_size(peer.device_id, "peer.device_id")
-        check_size(peer.household, "peer.household")
-        check_size(peer.utterance_id, "peer.utterance_id")
+        check_size(peer.device_id, "peer.device_id", MAX_KEY_BYTES)
+        check_size(peer.household, "peer.household", MAX_KEY_BYTES)
+        check_size(peer.utterance_id, "peer.utterance_id", MAX_KEY_BYTES)
         at = db_time(peer.at, field="peer.at")
         with self._write(self.shard_of(peer.device_id)) as conn:
             run(conn, SWEEP_PEERS, {"at": at}, what="sweeping expired captures")
@@ -382,7 +382,7 @@ class SqlStore(Store):
 
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
         _require_seconds(seconds, "seconds")
-        check_size(exclude_device, "exclude_device")
+        check_size(exclude_device, "exclude_device", MAX_KEY_BYTES)
         span = timedelta(seconds=seconds)
         with self._read() as conn:
             rows = conn.execute(
@@ -761,11 +761,16 @@ def _cutoff(now: datetime, retention: timedelta) -> str:
         ) from exc
 
 
+KEYS = frozenset({"user_id", "device_id", "utterance_id"})
+"""Ids the edges namespace or take from Alexa as they come: checked against ``MAX_KEY_BYTES``."""
+
+
 def _require_text(value: object, name: str) -> None:
-    """A non-empty id within ``MAX_ID_BYTES`` (FieldTooLarge beyond it)."""
+    """A non-empty id within ``MAX_KEY_BYTES`` (a key) or ``MAX_ID_BYTES`` (FieldTooLarge
+    beyond it)."""
     if not isinstance(value, str) or not value:
         raise BadValueError(f"{name}: expected a non-empty string, got {value!r}")
-    check_size(value, name)
+    check_size(value, name, MAX_KEY_BYTES if name in KEYS else MAX_ID_BYTES)
 
 
 def _require_seconds(value: object, name: str) -> None:
