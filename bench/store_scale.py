@@ -1,8 +1,10 @@
 """A turn's store cost with 10 k, 100 k and 1 M decisions already stored (``store_bench --scale``).
 
 Each size gets its own database, filled once per run with bulk SQL (not through turns): decision
-index rows, audit records and utterances spread over the last 69 days, for the same 997 users
-the timed turns speak for, so a user's history grows with the table as it would in service.
+index rows, audit records and utterances. One in 90 was made today, since midnight UTC, by
+other users (a day's traffic under the 90-day decision retention); the rest lie in the 89 days
+before and belong to the 997 users the timed turns speak for, so a user's history grows with
+the table as it would in service.
 The timed turn makes every store call a device-API wake-word turn makes (the pre-check for a
 retry, registering the capture's prints, reading the other devices' prints, the turn
 transaction with its duplicate check, user state and record, marking the capture answered),
@@ -45,18 +47,20 @@ FILL = {
     """,
 }
 AT = {
-    "postgresql": "to_char(CAST(:base AS timestamp) + make_interval(secs => g * :step), "
+    "postgresql": "to_char(CAST(:base AS timestamp) + make_interval(secs => {seconds}), "
     "'YYYY-MM-DD\"T\"HH24:MI:SS') || '.000000+00:00'",
-    "sqlite": "strftime('%Y-%m-%dT%H:%M:%S', :base, '+' || (g * :step) || ' seconds') "
+    "sqlite": "strftime('%Y-%m-%dT%H:%M:%S', :base, '+' || ({seconds}) || ' seconds') "
     "|| '.000000+00:00'",
 }
+TODAY = 90
+"""One filled decision in this many was made today (by another user)."""
 FILL_SHARD = 999_999
 """The filled audit records sit in a shard no writer uses, so the live chains stay valid."""
 USERS = 997
-"""Users of the filled rows and of the timed turns alike."""
-SPAN = timedelta(days=69)
-"""The filled decisions lie within this span before yesterday: inside the 90-day decision
-retention (a purge keeps them), none today (the daily cap counts only the timed turns)."""
+"""Users of the older filled rows and of the timed turns alike."""
+SPAN = timedelta(days=89)
+"""The older filled decisions lie within this span before today's midnight: inside the 90-day
+decision retention, so a purge keeps them."""
 FILL_PAYLOAD = "{}"
 
 
@@ -66,8 +70,15 @@ def fill(url: str, rows: int) -> None:
     assert isinstance(store, SqlStore)
     dialect = store.dialect
     g = "CAST(g AS TEXT)"
-    user = f"'user-' || CAST(g % {USERS} AS TEXT)"
-    at = AT[dialect]
+    today = f"g % {TODAY} = 0"
+    user = (
+        f"CASE WHEN {today} THEN 'other-' || CAST(g % 5000 AS TEXT) "
+        f"ELSE 'user-' || CAST(g % {USERS} AS TEXT) END"
+    )
+    at = (
+        f"CASE WHEN {today} THEN {AT[dialect].format(seconds='(g / 90) % :today_seconds')} "
+        f"ELSE {AT[dialect].format(seconds='(g - 1) * :step').replace(':base', ':older')} END"
+    ).replace(":base", ":midnight")
     tables = {
         "decisions": (
             "(id, shard, seq, user_id, session_id, utterance_id, at, permit, has_offer)",
@@ -86,16 +97,22 @@ def fill(url: str, rows: int) -> None:
             "'2999-01-01T00:00:00.000000+00:00'",
         ),
     }
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    base = (today - timedelta(days=1) - SPAN).strftime("%Y-%m-%d %H:%M:%S")
-    step = max(1, int(SPAN.total_seconds()) // rows)
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {
+        "rows": rows,
+        "midnight": midnight.strftime("%Y-%m-%d %H:%M:%S"),
+        "today_seconds": max(1, int((now - midnight).total_seconds()) - 60),
+        "older": (midnight - SPAN).strftime("%Y-%m-%d %H:%M:%S"),
+        "step": max(1, int(SPAN.total_seconds()) // rows),
+    }
     try:
         with store._engine.begin() as conn:
             if dialect == "postgresql":  # a bulk load, not a turn: no per-call deadline
                 conn.execute(text("SET LOCAL statement_timeout = 0"))
             for table, (columns, values) in tables.items():
                 sql = FILL[dialect].format(table=table, columns=columns, values=values)
-                conn.execute(text(sql), {"rows": rows, "base": base, "step": step})
+                conn.execute(text(sql), params)
         with store._engine.connect() as conn:  # as autovacuum and SQLite's checkpoints would
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None

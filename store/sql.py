@@ -41,6 +41,7 @@ from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.report import AuditReport, build_report
 from askfirst.store.schema import (
+    DAY,
     DEFAULT_SHARDS,
     audit_log,
     check_schema,
@@ -134,6 +135,9 @@ class SqlStore(Store):
         self._open_lock = threading.Lock()
         self._known_policies: frozenset[str] = frozenset()
         """Policies this process knows the store keeps (so a turn skips writing them)."""
+        self._checkpointed: dict[Path, int] = {}
+        """Directory -> the newest checkpoint's record count this process knows of: read from
+        the directory once, so a due checkpoint never lists a history that grows for good."""
         try:
             self._open()
         except StoreUnavailable as exc:
@@ -544,8 +548,14 @@ class SqlStore(Store):
         with self._read() as conn:
             heads = audit.heads(conn)
         checkpoint = Checkpoint(heads=heads, at=datetime.now(UTC))
-        if checkpoint.count > latest_count(Path(directory)) or checkpoint.count == 0:
-            write_checkpoint(Path(directory), checkpoint, key=self._key)
+        where = Path(directory)
+        newest = self._checkpointed.get(where)
+        if newest is None:
+            newest = latest_count(where)
+        if checkpoint.count > newest or checkpoint.count == 0:
+            write_checkpoint(where, checkpoint, key=self._key)
+            newest = max(newest, checkpoint.count)
+        self._checkpointed[where] = newest
         return checkpoint
 
     def audit_export(self, out: TextIO) -> int:
@@ -636,7 +646,11 @@ class SqlStore(Store):
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
             # The decisions index only serves caps and look-ups; the audit records stay.
             dropped = int(
-                conn.execute(delete(decisions).where(decisions.c.at < decided_before)).rowcount
+                conn.execute(
+                    delete(decisions).where(
+                        decided_before[:10] >= DAY, decisions.c.at < decided_before
+                    )
+                ).rowcount
             )
             if purged == 0 and dropped == 0:
                 return 0
