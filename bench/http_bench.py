@@ -8,8 +8,11 @@ Measures requests/s and p50/p99 latency, against a bare Flask "hello" route serv
   follow-up window its reply opens);
 * ``POST /v1/utterances`` with text and ``push_to_talk`` (a decision recorded);
 * the same with ``wake_word`` (the wake word first), captured for 2 s: fingerprinted, compared
-  with other devices' captures and held until ``broadcast_hold_seconds`` after its start, so
-  the wait is the part of the hold the capture itself has not already covered (none here);
+  with other devices' captures and held ``broadcast_hold_seconds`` after the server first
+  registered it. Two rows: ``wake_word sync`` (the request sleeps the hold in its server
+  thread) and ``wake_word async`` (``Prefer: respond-async``: a 202, then the capture again
+  once due; a client connection sends other turns meanwhile, as a fleet of devices would, and a
+  turn's latency runs from its first report to its decision);
 
 on each store: SQLite with ``synchronous=full`` (the default) and ``=normal``, and PostgreSQL (a
 fresh schema, dropped afterwards). Requests come from ``--users`` distinct users and devices, as
@@ -30,6 +33,7 @@ ratios against the baseline. Bounded in count and time, loopback only. Usage::
 from __future__ import annotations
 
 import argparse
+import heapq
 import http.client
 import io
 import itertools
@@ -164,27 +168,37 @@ def alexa_requests(ca: TestCA, count: int, *, question: bool, users: int) -> lis
 
 
 def utterance_requests(
-    count: int, *, users: int, trigger: str = "push_to_talk", seconds: float = 2.0
+    count: int,
+    *,
+    users: int,
+    trigger: str = "push_to_talk",
+    seconds: float = 2.0,
+    prefer_async: bool = False,
 ) -> list[Request]:
     """Text utterances from ``users`` users, one session per user, captured for ``seconds``.
 
-    A ``wake_word`` capture says the wake word and is held for other devices' reports until
-    ``broadcast_hold_seconds`` after its start; it ended just now, so a capture longer than the
-    hold is decided at once (what the wake-word rows measure)."""
+    A ``wake_word`` capture says the wake word and is held for other devices' reports for
+    ``broadcast_hold_seconds`` after the server first registers it; with ``prefer_async`` each
+    has its own ``utterance_id`` and asks for a 202 instead of a sleeping thread."""
     end = datetime.now(UTC)
     start = end - timedelta(seconds=seconds)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    if prefer_async:
+        headers["Prefer"] = "respond-async"
     text = "do you have any deals on coffee"
     if trigger == "wake_word":
         text = "Alexa, " + text
+    run = os.urandom(4).hex()
     out: list[Request] = []
     for n in range(count):
-        body = {
+        body: dict[str, object] = {
             "text": text,
             "user_id": f"bench-user-{n % users}",
             "session_id": f"bench-session-{n % users}",
             "capture": {"trigger": trigger, "start": start.isoformat(), "end": end.isoformat()},
         }
+        if prefer_async:
+            body["utterance_id"] = f"bench-{run}-{n}"
         out.append(("POST", "/v1/utterances", json.dumps(body).encode(), headers))
     return out
 
@@ -239,6 +253,75 @@ def closed_loop(
                 ok = False
             local.append(time.perf_counter() - started)
             bad += not ok
+        conn.close()
+        with lock:
+            latencies.extend(local)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    return Result(name, f"closed x{connections}", len(latencies), errors[0], elapsed, latencies)
+
+
+def closed_loop_deferred(
+    name: str,
+    port: int,
+    next_request: Callable[[int], Request],
+    *,
+    connections: int,
+    seconds: float,
+    limit: int,
+) -> Result:
+    """Closed loop for ``Prefer: respond-async`` turns: a 202 puts the turn aside until its
+    ``Retry-After`` and the connection sends the next turn meanwhile (a fleet of devices shares
+    the connections); a due turn is sent again first. Counts decided turns; a turn's latency
+    runs from its first report to its decision."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        waiting: list[tuple[float, int, float, Request]] = []  # (due, index, first sent, request)
+        local: list[float] = []
+        bad = 0
+        while True:
+            now = time.perf_counter()
+            if waiting and waiting[0][0] <= now:
+                _, index, first, request = heapq.heappop(waiting)
+            elif now < deadline and (index := next(counter)) < limit:
+                first, request = now, next_request(index)
+            elif waiting:
+                time.sleep(max(0.0, waiting[0][0] - now))
+                continue
+            else:
+                break
+            try:
+                method, path, body, headers = request
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException) as e:
+                FIRST_ERROR.setdefault(name, f"{type(e).__name__}: {e}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                bad += 1
+                continue
+            if response.status == 202:
+                wait = float(json.loads(data)["retry_after"])
+                heapq.heappush(waiting, (time.perf_counter() + wait, index, first, request))
+                continue
+            if response.status != 200:
+                FIRST_ERROR.setdefault(name, f"HTTP {response.status}: {data[:160]!r}")
+                bad += 1
+            local.append(time.perf_counter() - first)
         conn.close()
         with lock:
             latencies.extend(local)
@@ -429,9 +512,22 @@ def main() -> int:
                         lambda n: utterance_requests(n, users=args.users),
                     )
                     measure(
-                        f"{kind}: wake_word 2 s",
+                        f"{kind}: wake_word sync",
                         port,
                         lambda n: utterance_requests(n, users=args.users, trigger="wake_word"),
+                    )
+                    wake = utterance_requests(
+                        args.limit, users=args.users, trigger="wake_word", prefer_async=True
+                    )
+                    results.append(
+                        closed_loop_deferred(
+                            f"{kind}: wake_word async",
+                            port,
+                            wake.__getitem__,
+                            connections=args.connections,
+                            seconds=args.seconds,
+                            limit=len(wake),
+                        )
                     )
                     measure(  # again: the first run of a fresh store pays its warm-up
                         f"{kind}: /v1/utterances (again)",
@@ -457,14 +553,17 @@ def main() -> int:
             f"{r.pct(0.99) / b.pct(0.99):8.2f}"
         )
     by_name = {(r.name, r.shape): r for r in results}
-    for (name, load), wake in by_name.items():
-        ptt = by_name.get(
-            (name.replace("wake_word 2 s", "/v1/utterances (again)"), load)
-        ) or by_name.get((name.replace("wake_word 2 s", "/v1/utterances"), load))
-        if name.endswith("wake_word 2 s") and ptt is not None:
+    for (name, load), held in by_name.items():
+        if " wake_word " not in name:
+            continue
+        kind = name.split(":")[0]
+        ptt = by_name.get((f"{kind}: /v1/utterances (again)", load)) or by_name.get(
+            (f"{kind}: /v1/utterances", load)
+        )
+        if ptt is not None:
             print(
-                f"{name} vs push_to_talk ({load}): throughput x{wake.rps / ptt.rps:.2f}, "
-                f"p50 {wake.pct(0.5) - ptt.pct(0.5):+.1f} ms"
+                f"{name} vs push_to_talk ({load}): throughput x{held.rps / ptt.rps:.2f}, "
+                f"p50 {held.pct(0.5) - ptt.pct(0.5):+.1f} ms (the hold is {args.hold:g} s)"
             )
     for line in audits:
         print(line)

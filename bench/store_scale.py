@@ -7,7 +7,7 @@ before and belong to the 997 users the timed turns speak for, so a user's histor
 the table as it would in service.
 The timed turn makes every store call a device-API wake-word turn makes (the pre-check for a
 retry, registering the capture's prints, reading the other devices' prints, the turn
-transaction with its duplicate check, user state and record, marking the capture answered),
+transaction with its duplicate check, user state, record and marking the capture answered),
 with keyed checkpoints every 100 records of a shard.
 
 The sizes are timed in interleaved rounds (a few turns on each store in turn, the order
@@ -161,7 +161,8 @@ def device_turn(store: Store, decide: Decide, n: int, tag: str) -> None:
             text_print=b"\x00" * 96,
             audio_print=b"",
             level=None,
-        )
+        ),
+        now=now,
     )
     store.peers(around=now, seconds=1.5, exclude_device=device)
     user = f"user-{n % USERS}"
@@ -170,7 +171,7 @@ def device_turn(store: Store, decide: Decide, n: int, tag: str) -> None:
         state = tx.user_state()
         utterance, decision = decide(utterance_id, state)
         tx.record(utterance=utterance, decision=decision, consent=state)
-    store.mark_answered(device_id=device, utterance_id=utterance_id)
+        tx.mark_answered(device_id=device, utterance_id=utterance_id)
 
 
 @contextmanager

@@ -35,6 +35,9 @@ class PeerCapture:
     """Report order, given by the store (lower reported first); 0 before it is stored."""
     answered: bool = False
     """This capture's turn was answered (decided by the policy) on its device."""
+    noted_at: datetime | None = None
+    """When the server first registered this capture (its clock), given by the store; the
+    wait for other devices' reports is counted from it. None before it is stored."""
 
     def __post_init__(self) -> None:
         require_text(self.device_id, field="device_id", error=CaptureContextError)
@@ -46,5 +49,7 @@ class PeerCapture:
             raise CaptureContextError(
                 "text_print/audio_print: expected at least one fingerprint, got neither"
             )
+        if self.noted_at is not None:
+            require_aware(self.noted_at, field="noted_at")
         if self.level is not None and not math.isfinite(self.level):
             raise CaptureContextError(f"level: expected a finite number, got {self.level!r}")

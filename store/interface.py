@@ -66,6 +66,11 @@ class TurnTx(ABC):
     def open_window(self, window: ListeningWindow) -> None:
         """Open a listening window in this turn's transaction (as ``Store.put_window``)."""
 
+    @abstractmethod
+    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
+        """Mark the device's capture answered in this turn's transaction (as
+        ``Store.mark_answered``): answered exactly when its decision is recorded."""
+
 
 class Store(ABC):
     """Persistent state shared by every server instance, and the tamper-evident audit log."""
@@ -102,10 +107,14 @@ class Store(ABC):
         """Remove and return the device's window (single use), even when it has expired."""
 
     @abstractmethod
-    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> PeerCapture:
+    def note_capture(
+        self, peer: PeerCapture, *, now: datetime, keep_seconds: float = 10.0
+    ) -> PeerCapture:
         """Register a capture's keyed prints (never text) for ``keep_seconds``; return it with
-        its report order (``seq``). A second report of the same device and utterance id is
-        not registered again: the first one is returned."""
+        its report order (``seq``) and when it was first registered (``noted_at``: ``now``, the
+        server's clock). A second report of the same device and utterance id keeps the first
+        one's order and registration time, and the longer of each print (an opening's prints
+        grow into the whole capture's)."""
 
     @abstractmethod
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:

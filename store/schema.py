@@ -104,7 +104,7 @@ DAY = func.substr(decisions.c.at, literal_column("1"), literal_column("10"))
 """A decision's UTC day ('2026-11-30'): what the retention purge finds old decisions by. The
 numbers are literals, not parameters, so the purge's expression is the index's."""
 decisions_day = Index("decisions_day", DAY)
-"""Retention's index, by day rather than by time: an index on ``at`` alone (version 2 to 5)
+"""Retention's index, by day rather than by time: an index on ``at`` alone (versions 2 to 6)
 also matched the daily cap's ``at >= midnight``, and PostgreSQL, whose statistics never know
 today's rows yet, counted one user's permits by walking every decision made today."""
 
@@ -143,6 +143,7 @@ peers = Table(
     Column("level", Float, nullable=True),
     Column("answered", Boolean, nullable=False, default=False),
     Column("expires_at", Text, nullable=False, index=True),
+    Column("noted_at", Text, nullable=False),
     Index("capture_prints_device_utterance", "device_id", "utterance_id"),
 )
 """Keyed fingerprints of recent captures that could be prompted, kept for seconds (never text)."""
@@ -295,6 +296,14 @@ def _v5(conn: Connection, shards: int) -> None:
 
 
 def _v6(conn: Connection, shards: int) -> None:
+    """Captures remember when the server first registered them (``noted_at``): the wait for
+    peers is counted from it. The table holds seconds of prints, so it is simply recreated."""
+    del shards
+    peers.drop(conn, checkfirst=True)
+    peers.create(conn)
+
+
+def _v7(conn: Connection, shards: int) -> None:
     """Indexes no turn's cost grows with: retention finds old decisions by day (the index on
     ``at`` alone goes, see ``decisions_day``), and a capture's prints are found by device and
     utterance (noting and answering a capture scanned ``capture_prints``)."""
@@ -329,6 +338,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection, int], None]], ...] = (
     (4, _v4),
     (5, _v5),
     (6, _v6),
+    (7, _v7),
 )
 """(version, step) in order for a database written by an older askfirst; a step runs once,
 inside the same transaction as its version bump. A new database is created in the newest shape."""

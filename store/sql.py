@@ -23,6 +23,7 @@ from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
 from askfirst.store import audit, queries
 from askfirst.store.audit import Appended
+from askfirst.store.captures import mark_answered
 from askfirst.store.chain import Checkpoint, VerifyReport, ranges, shard_of
 from askfirst.store.checkpoint import latest_count, read_checkpoints, write_checkpoint
 from askfirst.store.codec import decision_from_json
@@ -348,7 +349,9 @@ class SqlStore(Store):
         with self._write(self.shard_of(device_id)) as conn:
             return take_window(conn, device_id=device_id, now=now)
 
-    def note_capture(self, peer: PeerCapture, *, keep_seconds: float = 10.0) -> PeerCapture:
+    def note_capture(
+        self, peer: PeerCapture, *, now: datetime, keep_seconds: float = 10.0
+    ) -> PeerCapture:
         if not isinstance(peer, PeerCapture):
             raise BadValueError(f"expected a PeerCapture, got {type(peer).__name__}")
         _require_seconds(keep_seconds, "keep_seconds")
@@ -356,17 +359,47 @@ class SqlStore(Store):
         check_size(peer.household, "peer.household", MAX_KEY_BYTES)
         check_size(peer.utterance_id, "peer.utterance_id", MAX_KEY_BYTES)
         at = db_time(peer.at, field="peer.at")
+        noted = db_time(now, field="now")
+        if peer.utterance_id:
+            # A resend whose prints add nothing (a deferred turn sent again) writes nothing.
+            with self._read() as conn:
+                kept = self._noted(conn, peer)
+            if kept is not None and not _grows(kept, peer):
+                return kept
         with self._write(self.shard_of(peer.device_id)) as conn:
             run(conn, SWEEP_PEERS, {"at": at}, what="sweeping expired captures")
             if peer.utterance_id:
                 earlier = conn.execute(
-                    select(peers.c.id, peers.c.answered).where(
+                    select(
+                        peers.c.id,
+                        peers.c.answered,
+                        peers.c.noted_at,
+                        peers.c.text_print,
+                        peers.c.audio_print,
+                    ).where(
                         peers.c.device_id == peer.device_id,
                         peers.c.utterance_id == peer.utterance_id,
                     )
                 ).first()
                 if earlier is not None:
-                    return replace(peer, seq=int(earlier.id), answered=bool(earlier.answered))
+                    # A later report of the same capture (the whole of what an opening began,
+                    # or a resend) keeps its place and its first registration; the longer
+                    # prints replace the shorter, so peers compare against the most heard.
+                    text_print = _longer(bytes(earlier.text_print), peer.text_print)
+                    audio_print = _longer(bytes(earlier.audio_print), peer.audio_print)
+                    conn.execute(
+                        update(peers)
+                        .where(peers.c.id == earlier.id)
+                        .values(text_print=text_print, audio_print=audio_print)
+                    )
+                    return replace(
+                        peer,
+                        text_print=text_print,
+                        audio_print=audio_print,
+                        seq=int(earlier.id),
+                        answered=bool(earlier.answered),
+                        noted_at=from_db_time(earlier.noted_at),
+                    )
             row = conn.execute(
                 insert(peers)
                 .values(
@@ -379,10 +412,31 @@ class SqlStore(Store):
                     level=peer.level,
                     answered=False,
                     expires_at=db_time(peer.at + timedelta(seconds=keep_seconds)),
+                    noted_at=noted,
                 )
                 .returning(peers.c.id)
             ).scalar_one()
-        return replace(peer, seq=int(row), answered=False)
+        return replace(peer, seq=int(row), answered=False, noted_at=from_db_time(noted))
+
+    @staticmethod
+    def _noted(conn: Connection, peer: PeerCapture) -> PeerCapture | None:
+        """``peer`` as already registered (by device and utterance id), or None."""
+        row = conn.execute(
+            select(peers).where(
+                peers.c.device_id == peer.device_id,
+                peers.c.utterance_id == peer.utterance_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        return replace(
+            peer,
+            text_print=bytes(row.text_print),
+            audio_print=bytes(row.audio_print),
+            seq=int(row.id),
+            answered=bool(row.answered),
+            noted_at=from_db_time(row.noted_at),
+        )
 
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
         _require_seconds(seconds, "seconds")
@@ -409,6 +463,7 @@ class SqlStore(Store):
                 level=None if r.level is None else float(r.level),
                 seq=int(r.id),
                 answered=bool(r.answered),
+                noted_at=from_db_time(r.noted_at),
             )
             for r in rows
         ]
@@ -417,11 +472,7 @@ class SqlStore(Store):
         _require_text(device_id, "device_id")
         _require_text(utterance_id, "utterance_id")
         with self._write(self.shard_of(device_id)) as conn:
-            conn.execute(
-                update(peers)
-                .where(peers.c.device_id == device_id, peers.c.utterance_id == utterance_id)
-                .values(answered=True)
-            )
+            mark_answered(conn, device_id=device_id, utterance_id=utterance_id)
 
     # -- known media -----------------------------------------------------------------------
 
@@ -740,6 +791,7 @@ class SqlStore(Store):
                         audio_print=b"",
                         answered=False,
                         expires_at=at,
+                        noted_at=at,
                     )
                 )
                 conn.execute(delete(peers).where(peers.c.device_id == probe))
@@ -795,3 +847,15 @@ def _require_seconds(value: object, name: str) -> None:
         or value <= 0
     ):
         raise BadValueError(f"{name}: expected a finite number of seconds above 0, got {value!r}")
+
+
+def _longer(kept: bytes, new: bytes) -> bytes:
+    """The longer of two prints of one capture (a whole capture's over its opening's)."""
+    return new if len(new) > len(kept) else kept
+
+
+def _grows(kept: PeerCapture, new: PeerCapture) -> bool:
+    """Whether ``new`` has a longer print than the registered ``kept``."""
+    return len(new.text_print) > len(kept.text_print) or len(new.audio_print) > len(
+        kept.audio_print
+    )

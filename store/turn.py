@@ -17,6 +17,7 @@ from askfirst.policy.config import Policy
 from askfirst.policy.values import Decision, UserState, Utterance
 from askfirst.store import audit
 from askfirst.store.audit import Appended
+from askfirst.store.captures import mark_answered
 from askfirst.store.codec import decision_to_json, user_state_to_json, utterance_to_json
 from askfirst.store.columns import text_digest
 from askfirst.store.engine import db_errors
@@ -169,6 +170,11 @@ class SqlTurn(TurnTx):
         check_size(device_id, "device_id", MAX_KEY_BYTES)
         with db_errors("taking a listening window"):
             return take_window(self._conn, device_id=device_id, now=now)
+
+    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
+        self._check_open()
+        with db_errors("marking a capture answered"):
+            mark_answered(self._conn, device_id=device_id, utterance_id=utterance_id)
 
     def open_window(self, window: ListeningWindow) -> None:
         self._check_open()

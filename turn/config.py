@@ -14,7 +14,7 @@ class TurnConfig:
     broadcast_window_seconds: float = 1.5
     """Capture times this close count as one sound."""
     broadcast_hold_seconds: float = 0.5
-    """How long a wake-word turn waits for peers' reports."""
+    """How long a wake-word turn waits for peers' reports, from its first registration."""
     listening_window_seconds: float = 8.0
     max_capture_skew_seconds: float = 300.0
     """Device capture times further from the server's clock are refused."""

@@ -40,6 +40,7 @@ from askfirst.policy.values import (
     RequestFacts,
     Utterance,
 )
+from askfirst.speech.audio import Audio
 from askfirst.speech.broadcast import Hearing, Outcome, resolve
 from askfirst.speech.locale import SpeechLocale, load_locale
 from askfirst.speech.shingles import text_fingerprint
@@ -173,19 +174,20 @@ class Pipeline:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spotted = turn.wake_word_verified
-        if turn.utterance_id is not None:
-            # A retry is refused before it notes anything (the turn's transaction checks again).
-            _refuse_retry(turn.utterance_id, self.store.decision_for(turn.utterance_id))
         utterance_id = (
             self._new_id()
             if turn.utterance_id is None
             else scoped_id(turn.device_id, turn.utterance_id)
         )
+        if turn.utterance_id is not None:
+            # A retry is refused before it notes anything (the turn's transaction checks again).
+            _refuse_retry(utterance_id, self.store.decision_for(utterance_id))
         peer = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
             peer = self.store.note_capture(
                 self._prints(turn, utterance_id, transcript.text),
-                keep_seconds=max(10.0, 4 * self.config.broadcast_window_seconds),
+                now=self._clock(),
+                keep_seconds=self._keep_seconds,
             )
         return Heard(
             turn=turn,
@@ -215,23 +217,65 @@ class Pipeline:
             level=turn.capture.level,
         )
 
+    @property
+    def _keep_seconds(self) -> float:
+        return max(10.0, 4 * self.config.broadcast_window_seconds)
+
     def decide_at(self, heard: Heard) -> datetime | None:
         """When ``heard`` may be decided, or None when it may be decided now.
 
-        Counted from the capture's start as the device reported it, not from its arrival: the
-        devices that heard the same sound started within moments of it and report when their
-        captures end, about when this one's did; once ``broadcast_hold_seconds`` from the start
-        have passed, a capture waits for nobody. A capture longer than the hold (most
-        questions) is decided at once. See docs/architecture.md, "Waiting for other devices".
+        Counted from when this server first registered the capture's prints (``noted_at``),
+        not from the capture's start: other devices that heard the same sound report when
+        their captures end, about when this one's did, but a moment later as often as a
+        moment sooner, and a report decided before they are in would answer a loudspeaker.
+        So every capture that could be a broadcast waits ``broadcast_hold_seconds`` after its
+        first registration, however long it was. A streaming edge registers a capture's
+        opening while the person is still speaking (:meth:`note_opening`), so by the end of a
+        longer utterance that wait is over. See docs/architecture.md, "Waiting for other
+        devices".
         """
         if heard.peer is None or heard.turn.capture.trigger not in _HOLD_TRIGGERS:
             return None
-        hold = timedelta(seconds=self.config.broadcast_hold_seconds)
         now = self._clock()
-        # Never longer than the hold from now: a device clock running ahead (or a simulator
-        # replaying a scenario faster than it happened) must not park a turn.
-        deadline = min(heard.turn.capture.start + hold, now + hold)
+        noted = heard.peer.noted_at or now
+        # Never longer than the hold from now: a registration time ahead of this clock (another
+        # instance's clock running ahead) must not park a turn.
+        deadline = min(noted, now) + timedelta(seconds=self.config.broadcast_hold_seconds)
         return deadline if deadline > now else None
+
+    def note_opening(
+        self,
+        *,
+        device_id: str,
+        household: str,
+        utterance_id: str,
+        at: datetime,
+        audio: Audio,
+        level: float | None = None,
+    ) -> PeerCapture:
+        """Register the acoustic print of a capture's opening seconds while it still streams.
+
+        The turn that later hears the whole capture with the same device and ``utterance_id``
+        keeps this registration's report order and time, and its whole prints replace these:
+        the wait for peers is then counted from here (:meth:`decide_at`). Only captures that
+        could be prompted by a loudspeaker should be noted (wake word or none).
+        """
+        self._check_time("capture.start", at)
+        from askfirst.speech.acoustic import acoustic_fingerprint  # numpy: the speech extra
+
+        print_ = acoustic_fingerprint(audio.pcm, audio.sample_rate, key=self._broadcast_key)
+        return self.store.note_capture(
+            PeerCapture(
+                device_id=device_id,
+                household=household,
+                utterance_id=scoped_id(device_id, utterance_id),
+                at=at,
+                audio_print=print_.to_bytes(),
+                level=level,
+            ),
+            now=self._clock(),
+            keep_seconds=self._keep_seconds,
+        )
 
     # -- phase two -------------------------------------------------------------------------
 
@@ -312,8 +356,8 @@ class Pipeline:
                     "trigger": capture.trigger.value,
                 },
             )
-        if heard.peer is not None:
-            self.store.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
+            if heard.peer is not None:
+                tx.mark_answered(device_id=turn.device_id, utterance_id=utterance.id)
         return self._observed(
             TurnResult(
                 utterance=utterance,
@@ -372,15 +416,14 @@ class Pipeline:
             self._media_cache = cached
         return cached[1]
 
-    def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
+    def handle(self, turn: TurnInput) -> TurnResult:
         """Hear, let other devices report the same sound until :meth:`decide_at`, then decide.
 
-        Any remaining wait (only for captures shorter than the hold) is slept; callers that can
-        send the capture again use :meth:`handle_or_defer`, and no thread waits. ``arrived`` is
-        accepted for edges that pass when a stream ended; the hold is counted from the
-        capture's start, which already includes that time.
+        The wait (``broadcast_hold_seconds`` from the capture's first registration, for
+        captures a loudspeaker could have caused) is slept in the calling thread; callers that
+        can send the capture again use :meth:`handle_or_defer` and callers on an event loop
+        await the wait themselves (hear, :meth:`decide_at`, decide), so no thread waits.
         """
-        del arrived
         heard = self.hear(turn)
         deadline = self.decide_at(heard)
         if deadline is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +44,8 @@ from askfirst.skill.wyoming.service import Service
 from askfirst.skill.wyoming.utterance import Utterance
 from askfirst.speech.locale import known_locales
 from askfirst.turn.errors import TurnError
-from askfirst.turn.values import TurnInput
+from askfirst.turn.pipeline import Pipeline
+from askfirst.turn.values import TurnInput, TurnResult
 
 logger = logging.getLogger(__name__)
 
@@ -236,12 +238,19 @@ class Connection(AsyncEventHandler):
             devices=service.settings.wyoming_devices,
             tokens=service.tokens,
         )
+        # A wake word (a detection, or a pipeline started at wake) could have come from a
+        # loudspeaker: its opening seconds are registered for broadcast detection as they
+        # arrive. Other captures are not fingerprinted at all.
+        trigger = trigger_of(self._signals, service.listener).trigger
+        could_be_broadcast = trigger is Trigger.WAKE_WORD
         utterance = Utterance(
             audio_format=audio_format,
             max_seconds=service.settings.max_audio_seconds,
             device_id=self._identity.device_id,
+            household=self._identity.device.household,
+            utterance_id=uuid.uuid4().hex,
             started_at=datetime.now(UTC),
-            opening=service.opening,
+            opening=service.opening if could_be_broadcast else None,
         )
         await utterance.open(transcriber)
         self._utterance = utterance
@@ -287,6 +296,7 @@ class Connection(AsyncEventHandler):
                 start=utterance.started_at,
                 end=datetime.now(UTC),
                 stopped=stopped,
+                utterance_id=utterance.utterance_id,
             ),
         )
         self._signals = Signals()
@@ -328,7 +338,7 @@ class Connection(AsyncEventHandler):
         )
         conversation = _field(context, "conversation_id", str, "transcript.context")
         now = datetime.now(UTC)
-        arrived: float | None = None
+        utterance_id: str | None = None
         facts: TriggerFacts
         start = end = now
         heard = service.recall.take_heard(peer=self.peer, text=text)
@@ -337,7 +347,8 @@ class Connection(AsyncEventHandler):
         ):
             facts = TriggerFacts(Trigger.FOLLOW_UP, None, "conversation_id")
         elif heard is not None:
-            facts, start, end, arrived = heard.trigger, heard.start, heard.end, heard.stopped
+            facts, start, end = heard.trigger, heard.start, heard.end
+            utterance_id = heard.utterance_id
         else:
             facts = trigger_of(self._signals, service.listener)
         self._signals = Signals()
@@ -354,9 +365,10 @@ class Connection(AsyncEventHandler):
             text=text,
             session_id=conversation,
             wake_word_verified=facts.wake_word_verified,
+            utterance_id=utterance_id,
         )
         pipeline = service.pipeline
-        result = await asyncio.to_thread(pipeline.handle, turn, arrived=arrived)
+        result = await _handle(pipeline, turn)
         last = None
         if result.command is Command.WHY:
             user = pipeline.user_key(user_id=None, device_id=identity.device_id)
@@ -386,3 +398,12 @@ class Connection(AsyncEventHandler):
                 device_id=identity.device_id,
                 prompt_ended_at=datetime.now(UTC),
             )
+
+
+async def _handle(pipeline: Pipeline, turn: TurnInput) -> TurnResult:
+    """Hear, wait for other devices' reports on the event loop (never in a thread), decide."""
+    heard = await asyncio.to_thread(pipeline.hear, turn)
+    deadline = pipeline.decide_at(heard)
+    if deadline is not None:
+        await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()))
+    return await asyncio.to_thread(pipeline.decide, heard)

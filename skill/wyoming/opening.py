@@ -4,7 +4,8 @@ Broadcast detection compares what several devices heard at the same moment. With
 audio arrives while the person is still speaking, so its opening seconds can be handed to the
 broadcast matcher before the utterance ends: by ``audio-stop`` the other devices' reports are
 in and the turn need not wait for them. The matcher itself belongs to the broadcast layer; this
-module only cuts the opening off the stream and hands it over once, off the event loop.
+module cuts the opening off the stream and hands it over once, off the event loop;
+:class:`NoteOpening` hands it to ``Pipeline.note_opening``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from askfirst.speech.audio import Audio
+from askfirst.turn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +25,26 @@ OPENING_SECONDS = 2.0
 class OpeningListener(Protocol):
     """Receives the opening of every streamed utterance (e.g. to register its fingerprint)."""
 
-    def opening(self, *, device_id: str, at: datetime, audio: Audio) -> None:
-        """``audio``: the first seconds (16-bit mono) of the utterance that started ``at``."""
+    def opening(
+        self, *, device_id: str, household: str, utterance_id: str, at: datetime, audio: Audio
+    ) -> None:
+        """``audio``: the first seconds (16-bit mono) of the utterance that started ``at``;
+        ``utterance_id`` is the id its turn will be decided under."""
+
+
+class NoteOpening:
+    """Registers each opening's acoustic print with the pipeline's broadcast registry, so the
+    wait for other devices' reports is counted from the utterance's first seconds."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def opening(
+        self, *, device_id: str, household: str, utterance_id: str, at: datetime, audio: Audio
+    ) -> None:
+        self._pipeline.note_opening(
+            device_id=device_id, household=household, utterance_id=utterance_id, at=at, audio=audio
+        )
 
 
 class OpeningTap:

@@ -35,7 +35,9 @@ class HeardFacts:
     start: datetime
     end: datetime
     stopped: float
-    """``time.monotonic()`` at ``audio-stop``: the broadcast hold is counted from it."""
+    """``time.monotonic()`` at ``audio-stop``."""
+    utterance_id: str | None = None
+    """The id the utterance's opening was registered under: its turn is decided under it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from wyoming.event import Event
 from askfirst.core.devices import Device
 from askfirst.skill.settings import Settings, WyomingListener
 from askfirst.skill.wyoming.events import build_info
-from askfirst.skill.wyoming.opening import OpeningListener
+from askfirst.skill.wyoming.opening import NoteOpening, OpeningListener
 from askfirst.skill.wyoming.reader import Limits
 from askfirst.skill.wyoming.recall import Recall
 from askfirst.turn.pipeline import Pipeline
@@ -43,7 +43,8 @@ class Service:
     listener: WyomingListener
     limits: Limits = field(default_factory=Limits)
     opening: OpeningListener | None = None
-    """Given the opening seconds of each streamed utterance (the broadcast matcher's hook)."""
+    """Given the opening seconds of each wake-word utterance as it streams; by default they
+    are registered for broadcast detection (:class:`NoteOpening`)."""
     recall: Recall = field(init=False)
     info_event: Event = field(init=False)
 
@@ -51,6 +52,8 @@ class Service:
     """Device-API bearer token -> device: a direct peer may name itself with one."""
 
     def __post_init__(self) -> None:
+        if self.opening is None:
+            self.opening = NoteOpening(self.pipeline)
         self.recall = Recall(key=self.pipeline.config.broadcast_key)
         self.info_event = build_info(asr_locales=self.asr_locales).event()
         self.tokens = self.settings.devices()

@@ -36,10 +36,15 @@ class Utterance:
         max_seconds: float,
         device_id: str,
         started_at: datetime,
+        household: str = "",
+        utterance_id: str = "",
         opening: OpeningListener | None = None,
     ) -> None:
         self.converter = Converter(audio_format)
         self.device_id = device_id
+        self.household = household or device_id
+        self.utterance_id = utterance_id
+        """The id its turn is decided under; its opening is registered under it too."""
         self.started_at = started_at
         self._max_bytes = 2 * int(self.converter.rate * max_seconds)
         self._max_seconds = max_seconds
@@ -119,7 +124,12 @@ class Utterance:
         if opening is None or self._opening is None:
             return
         await asyncio.to_thread(
-            self._opening.opening, device_id=self.device_id, at=self.started_at, audio=opening
+            self._opening.opening,
+            device_id=self.device_id,
+            household=self.household,
+            utterance_id=self.utterance_id,
+            at=self.started_at,
+            audio=opening,
         )
 
     def _live(self) -> TranscriptStream:

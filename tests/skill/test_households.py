@@ -82,9 +82,9 @@ class RecordingPipeline(Pipeline):
 
     turns: list[TurnInput]
 
-    def handle(self, turn: TurnInput, *, arrived: float | None = None) -> TurnResult:
+    def handle(self, turn: TurnInput) -> TurnResult:
         self.turns.append(turn)
-        return super().handle(turn, arrived=arrived)
+        return super().handle(turn)
 
 
 @pytest.fixture

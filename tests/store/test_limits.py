@@ -70,7 +70,7 @@ CASES: dict[str, Callable[[SqlStore], object]] = {
     "window.device_id": lambda s: s.put_window(window(device_id=BIG_ID)),
     "window.id": lambda s: s.put_window(window(id=BIG_ID)),
     "peer.household": lambda s: s.note_capture(
-        PeerCapture(device_id="dev-1", at=NOW, household=BIG_ID, text_print=b"x" * 8)
+        PeerCapture(device_id="dev-1", at=NOW, household=BIG_ID, text_print=b"x" * 8), now=NOW
     ),
     "forget user_id": lambda s: s.forget_user(BIG_ID),
     "get_decision": lambda s: s.get_decision(BIG_ID),

@@ -1,6 +1,6 @@
 """The store at scale: the duplicate check uses an index (a migration adds it to old stores),
 decisions leave the index after their retention while their audit records stay, and no
-statement a turn runs reads more rows as the tables grow (schema version 6)."""
+statement a turn runs reads more rows as the tables grow (schema version 7)."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def fill_decisions(store: SqlStore, *, rows: int, at: str, user: str, first: int
 
 def test_the_daily_cap_counts_only_the_users_own_decisions(store: SqlStore) -> None:
     """The count of a user's permits today reads that user's index range, however many other
-    decisions were made today. Before version 6 an index on ``at`` alone matched the count's
+    decisions were made today. Before version 7 an index on ``at`` alone matched the count's
     ``at >= midnight`` too, and PostgreSQL, whose statistics never hold today's rows yet (a big
     table is analysed every 10% of changes), walked every decision made today by anyone."""
     fill_decisions(store, rows=3000, at="2024-05-01T10:00:00.000000+00:00", user="user-{n}")
@@ -163,7 +163,7 @@ def test_the_daily_cap_counts_only_the_users_own_decisions(store: SqlStore) -> N
 
 def test_retention_and_capture_prints_read_indexes(store: SqlStore) -> None:
     """The purge finds old decisions by day; noting and answering a capture find its prints by
-    device and utterance (each was a full scan of its table before version 6)."""
+    device and utterance (each was a full scan of its table before version 7)."""
     fill_decisions(store, rows=3000, at="2024-05-01T10:00:00.000000+00:00", user="user-{n}")
     with store._engine.connect() as conn:
         conn.execute(text("ANALYZE"))
@@ -184,18 +184,18 @@ def test_retention_and_capture_prints_read_indexes(store: SqlStore) -> None:
     assert "capture_prints_device_utterance" in indexes(store, "capture_prints")
 
 
-def test_a_version_5_store_is_migrated_to_the_indexes_of_version_6(store_url: str) -> None:
+def test_a_version_6_store_is_migrated_to_the_indexes_of_version_7(store_url: str) -> None:
     """The previous version's indexes (``decisions_at``, none on a capture's prints) become
-    version 6's; the records stay and verify."""
+    version 7's; the records stay and verify."""
     store = open_store(store_url)
     assert isinstance(store, SqlStore)
     with store.turn(user_id="user-1", session_id="s1", now=NOW) as tx:
         tx.record(utterance=utterance("u1"), decision=decision("d1"), consent=consent())
-    with store._engine.begin() as conn:  # back to version 5's shape
+    with store._engine.begin() as conn:  # back to version 6's shape
         conn.execute(text("DROP INDEX decisions_day"))
         conn.execute(text("DROP INDEX capture_prints_device_utterance"))
         conn.execute(text("CREATE INDEX decisions_at ON decisions (at)"))
-        conn.execute(schema_version.update().values(version=5))
+        conn.execute(schema_version.update().values(version=6))
     assert "decisions_at" in indexes(store)
     store.close()
 
@@ -203,7 +203,7 @@ def test_a_version_5_store_is_migrated_to_the_indexes_of_version_6(store_url: st
     assert isinstance(store, SqlStore)
     try:
         with store._engine.connect() as conn:
-            assert conn.execute(select(schema_version.c.version)).scalar_one() == 6
+            assert conn.execute(select(schema_version.c.version)).scalar_one() == 7
         assert {"decisions_day", "decisions_user_at"} <= indexes(store)
         assert "decisions_at" not in indexes(store)
         assert "capture_prints_device_utterance" in indexes(store, "capture_prints")

@@ -233,11 +233,14 @@ def _cap(device: str, seconds: float, *, uid: str = "u1", household: str = "") -
 
 
 def test_peers_are_captures_within_the_window_in_report_order_and_expire(store: SqlStore) -> None:
-    tv = store.note_capture(_cap("tv-room", 0.0, household="flat-1"))
-    kitchen = store.note_capture(_cap("kitchen", 0.5))
-    store.note_capture(_cap("hall", 5.0))
+    tv = store.note_capture(_cap("tv-room", 0.0, household="flat-1"), now=NOW)
+    later = NOW + timedelta(seconds=0.7)
+    kitchen = store.note_capture(_cap("kitchen", 0.5), now=later)
+    store.note_capture(_cap("hall", 5.0), now=later)
     assert 0 < tv.seq < kitchen.seq
-    assert store.note_capture(_cap("kitchen", 0.5)) == kitchen, "one report per utterance"
+    assert (tv.noted_at, kitchen.noted_at) == (NOW, later)
+    again = store.note_capture(_cap("kitchen", 0.5), now=later + timedelta(seconds=3))
+    assert again == kitchen, "one report per utterance, registered when it first came"
     found = store.peers(around=NOW + timedelta(seconds=0.5), seconds=1.5, exclude_device="kitchen")
     assert found == [tv]
     assert (found[0].household, found[0].audio_print, found[0].level) == (
@@ -249,8 +252,32 @@ def test_peers_are_captures_within_the_window_in_report_order_and_expire(store: 
     (answered,) = store.peers(around=NOW, seconds=0.1, exclude_device="kitchen")
     assert answered.answered
     # A capture 20 s later sweeps out everything older than keep_seconds.
-    store.note_capture(_cap("x", 20.0), keep_seconds=10.0)
+    store.note_capture(_cap("x", 20.0), now=NOW, keep_seconds=10.0)
     assert store.peers(around=NOW, seconds=60, exclude_device="x") == []
+
+
+def test_a_later_report_of_a_capture_keeps_its_place_and_grows_its_prints(store: SqlStore) -> None:
+    """A streamed opening (audio print only) is registered first; the whole capture's report
+    keeps the opening's order and time and adds its transcript print; a shorter audio print
+    never replaces a longer one."""
+    opening = store.note_capture(
+        PeerCapture(device_id="den", at=NOW, utterance_id="u7", audio_print=b"\x05" * 40),
+        now=NOW,
+    )
+    whole = store.note_capture(
+        PeerCapture(
+            device_id="den",
+            at=NOW,
+            utterance_id="u7",
+            text_print=b"\x06" * 16,
+            audio_print=b"\x07" * 8,
+        ),
+        now=NOW + timedelta(seconds=2),
+    )
+    assert (whole.seq, whole.noted_at) == (opening.seq, NOW)
+    assert (whole.text_print, whole.audio_print) == (b"\x06" * 16, b"\x05" * 40)
+    (seen,) = store.peers(around=NOW, seconds=1, exclude_device="other")
+    assert (seen.text_print, seen.audio_print, seen.noted_at) == (b"\x06" * 16, b"\x05" * 40, NOW)
 
 
 def test_known_media_keeps_fingerprints_only(store: SqlStore) -> None:

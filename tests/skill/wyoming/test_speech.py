@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wyoming.asr import Transcript
@@ -29,9 +31,12 @@ from tests.skill.wyoming.conftest import (
     DATA,
     Running,
     exchange,
+    make_service,
     of_type,
+    run_service,
     utterance_events,
     wav_chunks,
+    wyoming_settings,
 )
 
 pytestmark = pytest.mark.vosk
@@ -245,7 +250,9 @@ class RecordingOpening:
     def __init__(self) -> None:
         self.given: list[tuple[str, datetime, float]] = []
 
-    def opening(self, *, device_id: str, at: datetime, audio: Audio) -> None:
+    def opening(
+        self, *, device_id: str, household: str, utterance_id: str, at: datetime, audio: Audio
+    ) -> None:
         self.given.append((device_id, at, audio.duration))
 
 
@@ -275,3 +282,85 @@ def test_the_opening_seconds_are_handed_over_before_the_audio_ends(ko_server: Ru
     device, at, seconds = before_stop[0]
     assert device == "living-room" and seconds == pytest.approx(2.0)
     assert abs((datetime.now(UTC) - at).total_seconds()) < 60
+
+
+@pytest.fixture
+def held_server(tmp_path: Path, ko_transcribers: TranscriberSet) -> Iterator[Running]:
+    """The Korean service with the production hold: a wake-word turn waits 0.5 s for peers."""
+    settings = wyoming_settings(
+        tmp_path, broadcast_hold_seconds=0.5, device_tokens={"tok-tv": TV_DEVICE}
+    )
+    running = run_service(make_service(settings, ko_transcribers))
+    yield running
+    running.stop()
+    running.service.pipeline.store.close()
+
+
+TV_DEVICE = {"device": "tv-b", "household": "home-b"}
+
+
+def wake_turn(running: Running, name: str) -> dict[str, Any]:
+    """Home Assistant's two connections for one wake-word utterance: speech-to-text with a
+    detection first, then the conversation turn; returns askfirst's context of the answer."""
+    before = [Detection(name="aria").event()]
+    heard = asyncio.run(
+        exchange(running, utterance_events(DATA / name, before=before), until=STREAM_END)
+    )
+    [transcript] = of_type(heard, "transcript")
+    turn = Transcript(text=transcript.data["text"], language="ko").event()
+    [answer] = asyncio.run(exchange(running, [turn], until=("handled", "not-handled", "error")))
+    ours: dict[str, Any] = answer.data["context"]["askfirst"]
+    return ours
+
+
+def test_a_wake_word_stream_is_registered_from_its_opening(held_server: Running) -> None:
+    """The opening's acoustic print is registered under the id the turn is decided under, while
+    the audio still streams; the whole turn then adds its transcript print to that same entry."""
+    started = datetime.now(UTC)
+    ours = wake_turn(held_server, "wake_coffee.wav")
+    pipeline = held_server.service.pipeline
+    decision = pipeline.get_decision(ours["decision_id"])
+    assert decision is not None
+    [entry] = pipeline.store.peers(around=started, seconds=60, exclude_device="nobody")
+    assert entry.device_id == "living-room" and entry.household == "kim"
+    assert entry.utterance_id == decision.utterance_id
+    assert entry.audio_print and entry.text_print
+    assert entry.noted_at is not None and started <= entry.noted_at <= datetime.now(UTC)
+
+
+def test_a_stream_and_a_device_api_capture_of_one_advert_in_two_homes_are_both_ambient(
+    held_server: Running,
+) -> None:
+    """One advert, two homes: a Home Assistant satellite (streamed, registered from its
+    opening) and a device-API speaker (a whole WAV, deferred). Neither is prompted."""
+    pipeline = held_server.service.pipeline
+    client = create_app(held_server.service.settings, pipeline=pipeline).test_client()
+    start = datetime.now(UTC)
+
+    def device_api(prefer: str) -> tuple[int, dict[str, Any]]:
+        capture = {"trigger": "wake_word", "start": start.isoformat()}
+        capture["end"] = (start + timedelta(seconds=3)).isoformat()
+        response = client.post(
+            "/v1/utterances",
+            data={
+                "audio": (io.BytesIO((DATA / "wake_coffee.wav").read_bytes()), "advert.wav"),
+                "capture": json.dumps(capture),
+                "locale": "ko-KR",
+                "utterance_id": "tv-1",
+            },
+            headers={"Authorization": "Bearer tok-tv", "Prefer": prefer},
+            content_type="multipart/form-data",
+        )
+        body = response.get_json()
+        assert isinstance(body, dict)
+        return response.status_code, body
+
+    status, pending = device_api("respond-async")
+    assert status == 202, pending
+    ours = wake_turn(held_server, "wake_coffee.wav")
+    assert ours["outcome"] == "broadcast" and "broadcast" in ours["tag_reasons"], ours
+    asyncio.run(asyncio.sleep(pending["retry_after"]))
+    status, tv = device_api("respond-async")
+    assert status == 200, tv
+    assert (tv["outcome"], tv["tag"], tv["offer"]) == ("broadcast", "ambient", None)
+    assert tv["heard_by"] == ["living-room"]
