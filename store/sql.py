@@ -67,8 +67,8 @@ from askfirst.store.windows import check_window, put_window, take_window
 logger = logging.getLogger(__name__)
 
 DEFAULT_DECISION_RETENTION = timedelta(days=90)
-"""How long a decision stays in the ``decisions`` index (caps, duplicate checks, look-ups);
-its audit record is kept for good."""
+"""How long a decision stays in the ``decisions`` index (caps, duplicate checks, look-ups),
+rounded up to the end of its UTC day; its audit record is kept for good."""
 MIN_DECISION_RETENTION = timedelta(days=2)
 """The daily cap counts today's decisions: the index keeps at least two days."""
 
@@ -691,18 +691,15 @@ class SqlStore(Store):
             expired = utterances.c.expires_at <= at
         else:
             expired = utterances.c.at < _cutoff(now, retention)
-        decided_before = _cutoff(now, self._decision_retention)
+        # Whole UTC days, by the day index: a decision leaves at most a day after its retention
+        # (an exact time let SQLite's planner skip-scan the user index for it instead).
+        day = _cutoff(now, self._decision_retention)[:10]
+        decided_before = f"{day}T00:00:00.000000+00:00"
         with self._write(0) as conn:
             purged = int(conn.execute(delete(utterances).where(expired)).rowcount)
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
             # The decisions index only serves caps and look-ups; the audit records stay.
-            dropped = int(
-                conn.execute(
-                    delete(decisions).where(
-                        decided_before[:10] >= DAY, decisions.c.at < decided_before
-                    )
-                ).rowcount
-            )
+            dropped = int(conn.execute(delete(decisions).where(day > DAY)).rowcount)
             if purged == 0 and dropped == 0:
                 return 0
             payload: dict[str, object] = {"utterances": purged}

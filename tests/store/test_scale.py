@@ -170,8 +170,8 @@ def test_retention_and_capture_prints_read_indexes(store: SqlStore) -> None:
         conn.commit()
     purge = plan(
         store,
-        "DELETE FROM decisions WHERE substr(decisions.at, 1, 10) <= :day AND decisions.at < :at",
-        {"day": "2024-02-17", "at": "2024-02-17T12:30:00.000000+00:00"},
+        "DELETE FROM decisions WHERE substr(decisions.at, 1, 10) < :day",
+        {"day": "2024-02-17"},
     )
     assert "decisions_day" in purge, purge
     prints = plan(
