@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import overload
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -167,6 +168,63 @@ def alexa_requests(ca: TestCA, count: int, *, question: bool, users: int) -> lis
     return out
 
 
+class Utterances(Sequence[Request]):
+    """Text utterances from ``users`` users, one session per user, each captured for
+    ``seconds`` up to the moment it is sent (a request's body is built when it is taken, as a
+    device reports a capture that just ended).
+
+    A ``wake_word`` capture says the wake word and is held for other devices' reports for
+    ``broadcast_hold_seconds`` after the server first registers it; with ``prefer_async`` each
+    has its own ``utterance_id`` and asks for a 202 instead of a sleeping thread."""
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        users: int,
+        trigger: str = "push_to_talk",
+        seconds: float = 2.0,
+        prefer_async: bool = False,
+    ) -> None:
+        self.size, self.users, self.trigger = count, users, trigger
+        self.seconds, self.prefer_async = seconds, prefer_async
+        self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+        if prefer_async:
+            self.headers["Prefer"] = "respond-async"
+        self.text = "do you have any deals on coffee"
+        if trigger == "wake_word":
+            self.text = "Alexa, " + self.text
+        self.run = os.urandom(4).hex()
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, n: int) -> Request: ...
+    @overload
+    def __getitem__(self, n: slice) -> Sequence[Request]: ...
+    def __getitem__(self, n: int | slice) -> Request | Sequence[Request]:
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(self.size))]
+        if not 0 <= n < self.size:
+            raise IndexError(n)
+        end = datetime.now(UTC)
+        start = end - timedelta(seconds=self.seconds)
+        body: dict[str, object] = {
+            "text": self.text,
+            "user_id": f"bench-user-{n % self.users}",
+            "session_id": f"bench-session-{n % self.users}",
+            "capture": {
+                "trigger": self.trigger,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
+        }
+        if self.prefer_async:
+            body["utterance_id"] = f"bench-{self.run}-{n}"
+        return ("POST", "/v1/utterances", json.dumps(body).encode(), self.headers)
+
+
 def utterance_requests(
     count: int,
     *,
@@ -174,33 +232,11 @@ def utterance_requests(
     trigger: str = "push_to_talk",
     seconds: float = 2.0,
     prefer_async: bool = False,
-) -> list[Request]:
-    """Text utterances from ``users`` users, one session per user, captured for ``seconds``.
-
-    A ``wake_word`` capture says the wake word and is held for other devices' reports for
-    ``broadcast_hold_seconds`` after the server first registers it; with ``prefer_async`` each
-    has its own ``utterance_id`` and asks for a 202 instead of a sleeping thread."""
-    end = datetime.now(UTC)
-    start = end - timedelta(seconds=seconds)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
-    if prefer_async:
-        headers["Prefer"] = "respond-async"
-    text = "do you have any deals on coffee"
-    if trigger == "wake_word":
-        text = "Alexa, " + text
-    run = os.urandom(4).hex()
-    out: list[Request] = []
-    for n in range(count):
-        body: dict[str, object] = {
-            "text": text,
-            "user_id": f"bench-user-{n % users}",
-            "session_id": f"bench-session-{n % users}",
-            "capture": {"trigger": trigger, "start": start.isoformat(), "end": end.isoformat()},
-        }
-        if prefer_async:
-            body["utterance_id"] = f"bench-{run}-{n}"
-        out.append(("POST", "/v1/utterances", json.dumps(body).encode(), headers))
-    return out
+) -> Utterances:
+    """See :class:`Utterances`."""
+    return Utterances(
+        count, users=users, trigger=trigger, seconds=seconds, prefer_async=prefer_async
+    )
 
 
 # -- load shapes --------------------------------------------------------------------------------

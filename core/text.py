@@ -54,6 +54,7 @@ _EN = TextRules(
         "wheres": "where is",
         "who's": "who is",
         "how's": "how is",
+        "when's": "when is",
         "he's": "he is",
         "she's": "she is",
         "let's": "let us",

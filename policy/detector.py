@@ -11,10 +11,13 @@ The rule, in order:
 3. Each clause is matched against the locale's hassil grammar
    (``policy/grammars/<locale>.yaml``, :mod:`askfirst.policy.grammar`). A task command in any of
    them ("add coffee to my shopping list") means no question (``task_command`` and which). Else
-   the first question match is the question: its kind is the intent's, its catalog entry the
-   ``product`` slot's, and its ``cue`` names the intent, the template and the slot words.
+   the first question match is the question (read together with the next clause when the two
+   match one question template: "I need headphones, what do you recommend" is a recommendation):
+   its kind is the intent's, its catalog entry the ``product`` slot's, and its ``cue`` names the
+   intent, the template and the slot words.
 4. No match: two neighbouring clauses are tried as one, for question templates only ("헤드폰
-   사려는데 뭐가 좋아?" is cut at "-는데"). Still none: one or two describing words right
+   사려는데 뭐가 좋아?" is cut at "-는데"). Still none: the locale's inner fillers are set aside
+   ("can you like recommend ..."). Still none: one or two describing words right
    before a product name are set aside and the clause tried again ("what wireless headphones
    do you recommend"); the product must stay the head noun ("coffee maker" is no coffee), and
    function words are never set aside.
@@ -92,7 +95,7 @@ def detect(
     grammar = grammar_for(rules.name, tuple(catalog))
     candidates = kept  # never the whole text: a wildcard would run across clauses
     question: Question | None = None
-    for clause in candidates:
+    for index, clause in enumerate(candidates):
         found = grammar.match(clause)
         if found is None:
             continue
@@ -100,13 +103,20 @@ def detect(
             # a task command anywhere wins: when in doubt, no offer
             return _no(NoReason.TASK_COMMAND, found.template.task, _cue(found, ()))
         if question is None:
-            question = _question(found, grammar, utterance_id, catalog)
+            # the longer reading wins: "I need headphones, what do you recommend" is one question
+            joined = _joined_question(grammar, candidates, index)
+            question = _question(joined or found, grammar, utterance_id, catalog)
     if question is not None:
         return Detection(question, None)
     # A question said across two clauses ("I need new headphones, what do you recommend?",
     # "헤드폰 사려는데 뭐가 좋아?"): neighbouring clauses joined, question templates only.
     for first, second in itertools.pairwise(candidates):
         found = grammar.match(f"{first} {second}")
+        if found is not None and found.template.kind is not None:
+            return Detection(_question(found, grammar, utterance_id, catalog), None)
+    for clause in candidates:
+        plain = rules.without_inner_fillers(clause)
+        found = grammar.match(plain) if plain != clause else None
         if found is not None and found.template.kind is not None:
             return Detection(_question(found, grammar, utterance_id, catalog), None)
     for clause in candidates:
@@ -121,6 +131,17 @@ def detect(
         if loose is not None:
             return _no(NoReason.NO_PRODUCT, loose.slot(PRODUCT) or "", _cue(loose, ()))
     return _no(NoReason.NOT_A_QUESTION)
+
+
+def _joined_question(grammar: Grammar, clauses: Sequence[str], index: int) -> GrammarMatch | None:
+    """The question template matching clause ``index`` joined with the next one, if any; only
+    a reading without wildcards, so that no wildcard runs across two clauses."""
+    if index + 1 >= len(clauses):
+        return None
+    found = grammar.match(f"{clauses[index]} {clauses[index + 1]}")
+    if found is None or found.template.kind is None:
+        return None
+    return found if all(name == PRODUCT for name, _ in found.slots) else None
 
 
 def detect_question(

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_BROADCAST_SECONDS = 1.5
+MAX_HEARD_BY = 16
+"""Once a broadcast is certain, stop comparing after this many matching peers: an advert heard
+by thousands of devices costs each of them a few comparisons, not thousands (``heard_by``
+then names the first of them)."""
 KNOWN_MEDIA_TEXT_THRESHOLD = 0.8
 """Share of a capture's shingles that must be in a known medium's text to match it."""
 
@@ -174,6 +178,8 @@ def resolve(
             continue
         if same_sound(mine, Prints.of(text_print=peer.text_print, audio_print=peer.audio_print)):
             heard.append(peer)
+            if len(heard) >= MAX_HEARD_BY and any(p.household != me.household for p in heard):
+                break  # a broadcast storm: the outcome is settled, the rest need no comparing
     if not heard:
         return Hearing(Outcome.ALONE)
     devices = tuple(dict.fromkeys(p.device_id for p in heard))

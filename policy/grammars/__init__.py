@@ -1,0 +1,1 @@
+"""Per-locale hassil grammars of the questions the detector accepts (``<locale>.yaml``)."""

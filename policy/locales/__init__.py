@@ -1,0 +1,1 @@
+"""Per-locale detector data: veto words, hedges, clause cues (``<locale>.toml``) and tests."""

@@ -24,8 +24,6 @@ from askfirst.skill.api.routes import blueprint, decode_json
 from askfirst.skill.errors import SkillError, VerificationError
 from askfirst.skill.settings import Settings, load_settings
 from askfirst.skill.wiring import pipeline_from_settings
-from askfirst.speech.pool import PoolStats
-from askfirst.turn.errors import TurnError
 from askfirst.turn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -136,26 +134,12 @@ def _observe(app: Flask, settings: Settings, pipeline: Pipeline) -> None:
         pipeline.observer = DecisionIds()
         return
     from askfirst.skill.metrics import http as metrics_http
-    from askfirst.skill.metrics.observer import MetricsObserver, instrument_store
+    from askfirst.skill.metrics.observer import watch
     from askfirst.skill.metrics.registry import Metrics
 
     metrics = Metrics()
-    observer = MetricsObserver(metrics, pool_stats=lambda locale: _pool_stats(pipeline, locale))
-    instrument_store(pipeline.store, metrics)
-    pipeline.observer = observer
-    app.extensions["askfirst.metrics_observer"] = observer
+    app.extensions["askfirst.metrics_observer"] = watch(pipeline, metrics)
     metrics_http.register(app, metrics)
-
-
-def _pool_stats(pipeline: Pipeline, locale: str) -> PoolStats | None:
-    """The recogniser pool counters of ``locale``'s transcriber, when it has a pool."""
-    try:
-        transcriber = pipeline.transcribers.for_locale(locale)
-    except TurnError:
-        return None
-    stats = getattr(transcriber, "pool_stats", None)
-    result = stats() if callable(stats) else None
-    return result if isinstance(result, PoolStats) else None
 
 
 def _raw_body(limit: int) -> bytes:

@@ -140,10 +140,12 @@ def document() -> dict[str, Any]:
                             "in": "header",
                             "required": False,
                             "schema": {"type": "string", "examples": ["respond-async"]},
-                            "description": "respond-async (RFC 7240): when other devices may "
-                            "still report the same sound, answer 202 at once instead of holding "
-                            "a server thread; send the capture again with the returned "
-                            "utterance_id after Retry-After",
+                            "description": "respond-async (RFC 7240): a capture a loudspeaker "
+                            "could have caused (wake word) waits BROADCAST_HOLD_SECONDS from its "
+                            "first report for other devices to report the same sound; with this "
+                            "header it is answered 202 at once instead of holding a server "
+                            "thread: send the capture again with the returned utterance_id "
+                            "after Retry-After (it keeps its first report's place and time)",
                         }
                     ],
                     "requestBody": _body(

@@ -15,6 +15,7 @@ from askfirst.policy.errors import PolicyError
 from askfirst.turn.errors import TurnError
 
 if TYPE_CHECKING:
+    from askfirst.skill.metrics.exporter import Exporter
     from askfirst.skill.wyoming.service import Service
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,12 @@ who a turn belongs to when the peer does not say is `wyoming_listeners` in the s
 EPILOG = """\
 example:
   ASKFIRST_VOSK_MODELS='{"ko-KR": "/models/vosk-model-small-ko-0.22"}' \\
-    askfirst wyoming --uri tcp://0.0.0.0:10500 --device-id living-room --household kim
+    askfirst wyoming --uri tcp://0.0.0.0:10500 --device-id living-room --household kim \\
+    --metrics-port 9500
   then in Home Assistant: Settings > Devices & services > Add integration >
-  Wyoming Protocol, host = this machine, port = 10500.
+  Wyoming Protocol, host = this machine, port = 10500; and Prometheus scrapes
+  http://127.0.0.1:9500/metrics (turns, decisions, transcriptions, store and Wyoming
+  latencies; the same counters as `askfirst serve`'s /metrics).
 """
 
 
@@ -64,6 +68,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--trigger",
         choices=[t.value for t in Trigger],
         help="the trigger of turns whose peer does not say (default wake_word)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics at http://METRICS_HOST:PORT/metrics (default: none; "
+        "turns and transcriptions are then only logged)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="the address the metrics server listens on (default 127.0.0.1; 0.0.0.0 for a "
+        "Prometheus on another machine)",
     )
     parser.set_defaults(func=run)
 
@@ -97,16 +115,60 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"askfirst wyoming: {exc}\n")
         return 2
     service = Service(pipeline=pipeline, settings=settings, listener=listener)
+    exporter = None
     try:
+        exporter = _observe(service, args.metrics_host, args.metrics_port)
         return asyncio.run(_serve(service, args.uri))
     except TurnError as exc:
+        sys.stderr.write(f"askfirst wyoming: {exc}\n")
+        return 2
+    except MetricsPortError as exc:
         sys.stderr.write(f"askfirst wyoming: {exc}\n")
         return 2
     except OSError as exc:
         sys.stderr.write(f"askfirst wyoming: cannot listen on {args.uri!r}: {exc}\n")
         return 2
     finally:
+        if exporter is not None:
+            exporter.close()
         pipeline.close()
+
+
+class MetricsPortError(Exception):
+    """The metrics server could not start (raised before anything listens)."""
+
+
+def _observe(service: Service, host: str, port: int | None) -> Exporter | None:
+    """Watch the pipeline as ``askfirst serve`` does: the decision id in the logs always, and
+    with ``port`` the Prometheus counters, served at ``http://HOST:PORT/metrics``."""
+    if port is None:
+        from askfirst.skill.logs import DecisionIds
+
+        service.pipeline.observer = DecisionIds()
+        return None
+    if not 0 <= port <= 65535:
+        raise MetricsPortError(f"--metrics-port: expected 0..65535, got {port!r}")
+    from askfirst.skill.metrics.exporter import start_exporter
+    from askfirst.skill.metrics.observer import watch
+    from askfirst.skill.metrics.registry import Metrics
+
+    metrics = Metrics()
+    observer = watch(service.pipeline, metrics)
+    service.metrics = metrics
+    try:
+        exporter = start_exporter(
+            metrics,
+            observer,
+            host=host,
+            port=port,
+            locales=lambda: service.pipeline.transcribers.locales,
+        )
+    except OSError as exc:
+        raise MetricsPortError(
+            f"--metrics-port: cannot serve metrics on {host}:{port}: {exc}"
+        ) from exc
+    sys.stderr.write(f"askfirst wyoming: metrics on http://{host}:{exporter.port}/metrics\n")
+    return exporter
 
 
 async def _serve(service: Service, uri: str) -> int:

@@ -13,7 +13,9 @@ from askfirst.skill.metrics.registry import Metrics
 from askfirst.speech.pool import PoolStats
 from askfirst.store.base import Store
 from askfirst.store.errors import StoreError
+from askfirst.turn.errors import TurnError
 from askfirst.turn.observer import TurnObserver
+from askfirst.turn.pipeline import Pipeline
 from askfirst.turn.values import TurnResult
 
 BROADCAST_REASON = "broadcast"
@@ -54,6 +56,26 @@ class MetricsObserver(TurnObserver):
         if stats is not None:
             self._m.pool_checked_out.labels(locale=locale).set(stats.checked_out)
             self._m.pool_idle.labels(locale=locale).set(stats.idle)
+
+
+def watch(pipeline: Pipeline, metrics: Metrics) -> MetricsObserver:
+    """Count ``pipeline``'s turns, transcriptions and store calls into ``metrics`` (every
+    edge that serves turns: the web app, ``askfirst wyoming``)."""
+    observer = MetricsObserver(metrics, pool_stats=lambda locale: pool_stats_of(pipeline, locale))
+    instrument_store(pipeline.store, metrics)
+    pipeline.observer = observer
+    return observer
+
+
+def pool_stats_of(pipeline: Pipeline, locale: str) -> PoolStats | None:
+    """The recogniser pool counters of ``locale``'s transcriber, when it has a pool."""
+    try:
+        transcriber = pipeline.transcribers.for_locale(locale)
+    except TurnError:
+        return None
+    stats = getattr(transcriber, "pool_stats", None)
+    result = stats() if callable(stats) else None
+    return result if isinstance(result, PoolStats) else None
 
 
 UNTIMED = frozenset({"close"})

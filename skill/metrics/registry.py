@@ -78,6 +78,14 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=r,
         )
+        self.wyoming_seconds = Histogram(
+            "askfirst_wyoming_seconds",
+            "askfirst wyoming answer latency, by step: audio-stop to transcript "
+            "(step=transcript), transcript to handled or not-handled (step=handle).",
+            ["step"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.http_seconds = Histogram(
             "askfirst_http_request_seconds",
             "HTTP request latency, by route and status.",

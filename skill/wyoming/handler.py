@@ -33,6 +33,7 @@ from askfirst.core.capture import CaptureContext, Trigger
 from askfirst.core.errors import CoreError
 from askfirst.policy.detector import Command
 from askfirst.policy.errors import PolicyError
+from askfirst.skill.logs import decision_id_var, request_id_var
 from askfirst.skill.request_text import find_bad_text
 from askfirst.skill.wyoming.conversion import format_of
 from askfirst.skill.wyoming.errors import WyomingError
@@ -45,7 +46,7 @@ from askfirst.skill.wyoming.utterance import Utterance
 from askfirst.speech.locale import known_locales
 from askfirst.turn.errors import TurnError
 from askfirst.turn.pipeline import Pipeline
-from askfirst.turn.values import TurnInput, TurnResult
+from askfirst.turn.values import Heard, TurnInput, TurnResult
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class Connection(AsyncEventHandler):
         self._utterance: Utterance | None = None
         self._stream_language: str | None = None
         self._identity: Identity | None = None
+        self._writes: set[asyncio.Task[None]] = set()
+        """``transcript-chunk`` writes in flight (kept referenced until they finish)."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -225,6 +228,8 @@ class Connection(AsyncEventHandler):
                 "audio-start",
                 code="audio-start-during-audio",
             )
+        request_id_var.set(uuid.uuid4().hex)
+        decision_id_var.set(None)
         audio_format = format_of(AudioStart.from_event(event))
         service = self.service
         request = self._transcribe or Transcribe()
@@ -251,6 +256,8 @@ class Connection(AsyncEventHandler):
             utterance_id=uuid.uuid4().hex,
             started_at=datetime.now(UTC),
             opening=service.opening if could_be_broadcast else None,
+            locale=locale,
+            on_words=self._words,
         )
         await utterance.open(transcriber)
         self._utterance = utterance
@@ -273,9 +280,17 @@ class Connection(AsyncEventHandler):
                     f"audio-chunk.{name}: expected an integer, got {event.data.get(name)!r}",
                     code="bad-event",
                 )
-        news = await self._utterance.feed(AudioChunk.from_event(event))
-        if news:
-            await self.write_event(TranscriptChunk(text=news).event())
+        await self._utterance.feed(AudioChunk.from_event(event))
+
+    def _words(self, news: str) -> None:
+        """New words while the audio streams (called on the loop by the utterance): sent as a
+        ``transcript-chunk`` from a task of its own, so reading goes on meanwhile. Events are
+        written whole and in order: the task writes before anything awaited after it."""
+        task = asyncio.get_running_loop().create_task(
+            self._send_quietly(TranscriptChunk(text=news).event())
+        )
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     async def _on_audio_stop(self) -> None:
         utterance = self._utterance
@@ -287,6 +302,12 @@ class Connection(AsyncEventHandler):
         stopped = time.monotonic()
         transcript = await utterance.finish()
         self._utterance = None
+        self.service.transcribed(
+            locale=utterance.locale,
+            audio_seconds=utterance.seconds,
+            seconds=utterance.transcribing_seconds,
+            after_stop=time.monotonic() - stopped,
+        )
         facts = trigger_of(self._signals, self.service.listener)
         self.service.recall.heard(
             peer=self.peer,
@@ -318,6 +339,9 @@ class Connection(AsyncEventHandler):
     # -- conversation ------------------------------------------------------------------------
 
     async def _on_turn(self, event: Event) -> None:
+        began = time.monotonic()
+        request_id_var.set(uuid.uuid4().hex)
+        decision_id_var.set(None)
         text = event.data.get("text")
         if not isinstance(text, str) or not text.strip():
             raise WyomingError(
@@ -374,6 +398,7 @@ class Connection(AsyncEventHandler):
             user = pipeline.user_key(user_id=None, device_id=identity.device_id)
             last = await asyncio.to_thread(pipeline.last_decision, user_id=user, session_id=None)
         said = answer(result, context=context, last=last)
+        decision_id_var.set(None if result.decision is None else result.decision.id)
         logger.info(
             "wyoming: turn %s on %r (%s via %s): %s",
             result.utterance.id,
@@ -389,6 +414,7 @@ class Connection(AsyncEventHandler):
                 device_id=identity.device_id,
                 seconds=service.settings.listening_window_seconds,
             )
+        service.answered(time.monotonic() - began)  # before the peer can read the answer
         await self.write_event(said.event)
         if asks_back:
             # After the answer, not before it: the window must exist by the user's next turn,
@@ -401,9 +427,21 @@ class Connection(AsyncEventHandler):
 
 
 async def _handle(pipeline: Pipeline, turn: TurnInput) -> TurnResult:
-    """Hear, wait for other devices' reports on the event loop (never in a thread), decide."""
-    heard = await asyncio.to_thread(pipeline.hear, turn)
+    """Hear, wait for other devices' reports on the event loop (never in a thread), decide.
+    A turn with nothing to wait for is heard and decided in one trip to a worker thread."""
+    heard, result = await asyncio.to_thread(_hear_or_decide, pipeline, turn)
+    if result is not None:
+        return result
     deadline = pipeline.decide_at(heard)
     if deadline is not None:
         await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()))
     return await asyncio.to_thread(pipeline.decide, heard)
+
+
+def _hear_or_decide(pipeline: Pipeline, turn: TurnInput) -> tuple[Heard, TurnResult | None]:
+    """Hear ``turn``, and decide it at once when :meth:`Pipeline.decide_at` says it need not
+    wait (saves a hop back to the loop and out again)."""
+    heard = pipeline.hear(turn)
+    if pipeline.decide_at(heard) is None:
+        return heard, pipeline.decide(heard)
+    return heard, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wyoming.event import Event
 
@@ -15,6 +16,9 @@ from askfirst.skill.wyoming.opening import NoteOpening, OpeningListener
 from askfirst.skill.wyoming.reader import Limits
 from askfirst.skill.wyoming.recall import Recall
 from askfirst.turn.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from askfirst.skill.metrics.registry import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +49,9 @@ class Service:
     opening: OpeningListener | None = None
     """Given the opening seconds of each wake-word utterance as it streams; by default they
     are registered for broadcast detection (:class:`NoteOpening`)."""
+    metrics: Metrics | None = None
+    """Where the Wyoming latencies are counted (turns and transcriptions are counted by the
+    pipeline's observer); None when metrics are off."""
     recall: Recall = field(init=False)
     info_event: Event = field(init=False)
 
@@ -74,3 +81,31 @@ class Service:
         if not locales or self.default_locale in locales:
             return self.default_locale
         return locales[0]
+
+    def transcribed(
+        self, *, locale: str, audio_seconds: float, seconds: float, after_stop: float
+    ) -> None:
+        """A streamed utterance was transcribed: tell the pipeline's observer (as a device-API
+        transcription does), the latency histogram and the log. Never fails the utterance."""
+        logger.info(
+            "wyoming: transcribed %.2f s of %s audio (%.0f ms decoding), transcript %.0f ms "
+            "after audio-stop",
+            audio_seconds,
+            locale,
+            1000 * seconds,
+            1000 * after_stop,
+        )
+        if self.metrics is not None:
+            self.metrics.wyoming_seconds.labels(step="transcript").observe(after_stop)
+        observer = self.pipeline.observer
+        if observer is None:
+            return
+        try:
+            observer.transcribed(locale=locale, audio_seconds=audio_seconds, seconds=seconds)
+        except Exception:  # watching must never fail a transcription
+            logger.exception("wyoming: the turn observer failed on a %s transcription", locale)
+
+    def answered(self, seconds: float) -> None:
+        """A conversation turn was answered ``seconds`` after its ``transcript`` arrived."""
+        if self.metrics is not None:
+            self.metrics.wyoming_seconds.labels(step="handle").observe(seconds)

@@ -47,6 +47,18 @@ def test_questions_give_their_kind_and_catalog_entry(locale: str, item: dict[str
     assert intent.startswith("Ask") and rest, found.question.cue
 
 
+KNOWN_MISSES = [(loc, item) for loc in LOCALES for item in _tests(loc).get("known_misses") or []]
+
+
+@pytest.mark.parametrize(("locale", "item"), KNOWN_MISSES, ids=lambda v: str(v)[:60])
+def test_known_misses_are_still_missed(locale: str, item: dict[str, str]) -> None:
+    """A question listed as missed and why; once the grammar takes it, move it to questions."""
+    found = detect(text=item["text"], utterance_id="u", locale=locale, catalog=POLICY.catalog)
+    assert item["why"]
+    got = found.question.catalog_ids[:1] if found.question else ()
+    assert got != (item["catalog_id"],), f"{item['text']!r} is recognised now: move it to questions"
+
+
 @pytest.mark.parametrize(("locale", "item"), NOT_QUESTIONS, ids=lambda v: str(v)[:60])
 def test_not_questions_say_why(locale: str, item: dict[str, str]) -> None:
     found = detect(text=item["text"], utterance_id="u", locale=locale, catalog=POLICY.catalog)
