@@ -215,8 +215,8 @@ def test_the_cue_names_the_pattern_the_question_clause_matched(policy: Policy) -
     )
     assert question is not None
     assert question.cue == (
-        "AskRecommendation: (what|which) [<good>|kind of|type of] <p> (do|would) you <recommend>"
-        " <for_use> [product='running shoes' -> shoes-trailblazer]"
+        "AskRecommendation: (what|which) [<good>|kind of|type of] <p> (do|would) you [guys|all]"
+        " <recommend> <for_use> [product='running shoes' -> shoes-trailblazer]"
     )
     assert question.topic == "running shoes"
 
