@@ -246,7 +246,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--concurrent-turns", type=int, default=400, help="per process")
     parser.add_argument(
-        "--scale", type=int, default=0, metavar="N", help="also time turns with N decisions stored"
+        "--scale",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time a turn's store calls with 10,000, 100,000, ... N decisions stored, "
+        "interleaved in one run (bench/store_scale.py)",
     )
     parser.add_argument(
         "--no-shards", action="store_true", help="skip the one-shard PostgreSQL baseline"

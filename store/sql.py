@@ -360,6 +360,10 @@ class SqlStore(Store):
         check_size(peer.utterance_id, "peer.utterance_id", MAX_KEY_BYTES)
         at = db_time(peer.at, field="peer.at")
         noted = db_time(now, field="now")
+        # Expiry is reckoned by the server's clock: a device clock ahead (within the accepted
+        # skew) would otherwise sweep every other device's registrations of the moment, and
+        # one behind would expire its own capture as soon as it was noted.
+        expires = db_time(now + timedelta(seconds=keep_seconds), field="now")
         if peer.utterance_id:
             # A resend whose prints add nothing (a deferred turn sent again) writes nothing.
             with self._read() as conn:
@@ -367,7 +371,7 @@ class SqlStore(Store):
             if kept is not None and not _grows(kept, peer):
                 return kept
         with self._write(self.shard_of(peer.device_id)) as conn:
-            run(conn, SWEEP_PEERS, {"at": at}, what="sweeping expired captures")
+            run(conn, SWEEP_PEERS, {"at": noted}, what="sweeping expired captures")
             if peer.utterance_id:
                 earlier = conn.execute(
                     select(
@@ -390,7 +394,7 @@ class SqlStore(Store):
                     conn.execute(
                         update(peers)
                         .where(peers.c.id == earlier.id)
-                        .values(text_print=text_print, audio_print=audio_print)
+                        .values(text_print=text_print, audio_print=audio_print, expires_at=expires)
                     )
                     return replace(
                         peer,
@@ -411,7 +415,7 @@ class SqlStore(Store):
                     audio_print=peer.audio_print,
                     level=peer.level,
                     answered=False,
-                    expires_at=db_time(peer.at + timedelta(seconds=keep_seconds)),
+                    expires_at=expires,
                     noted_at=noted,
                 )
                 .returning(peers.c.id)

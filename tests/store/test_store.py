@@ -251,9 +251,24 @@ def test_peers_are_captures_within_the_window_in_report_order_and_expire(store: 
     store.mark_answered(device_id="tv-room", utterance_id="u1")
     (answered,) = store.peers(around=NOW, seconds=0.1, exclude_device="kitchen")
     assert answered.answered
-    # A capture 20 s later sweeps out everything older than keep_seconds.
-    store.note_capture(_cap("x", 20.0), now=NOW, keep_seconds=10.0)
+    # A capture noted 20 s later sweeps out everything noted more than keep_seconds before.
+    store.note_capture(_cap("x", 20.0), now=NOW + timedelta(seconds=20), keep_seconds=10.0)
     assert store.peers(around=NOW, seconds=60, exclude_device="x") == []
+
+
+def test_captures_expire_by_the_servers_clock_not_a_devices(store: SqlStore) -> None:
+    """A device whose clock runs ahead (within the accepted skew) reports a capture: its time
+    must not sweep the other homes' registrations of the moment (an advert's peers would be
+    gone, and the next home to report it would be offered); nor does a device clock running
+    behind make a capture expire as soon as it is noted."""
+    tv = store.note_capture(_cap("tv-room", 0.0, household="flat-1"), now=NOW)
+    store.note_capture(_cap("fast", 60.0, household="flat-2"), now=NOW + timedelta(seconds=0.2))
+    slow = store.note_capture(
+        _cap("slow", -60.0, household="flat-3"), now=NOW + timedelta(seconds=0.3)
+    )
+    store.note_capture(_cap("kitchen", 0.1, household="flat-4"), now=NOW + timedelta(seconds=0.4))
+    assert store.peers(around=NOW, seconds=1.5, exclude_device="kitchen") == [tv]
+    assert store.peers(around=slow.at, seconds=1.5, exclude_device="kitchen") == [slow]
 
 
 def test_a_later_report_of_a_capture_keeps_its_place_and_grows_its_prints(store: SqlStore) -> None:
