@@ -118,6 +118,21 @@ class Store(ABC):
         into the whole capture's; a report that grows them is kept ``keep_seconds`` more)."""
 
     @abstractmethod
+    def move_capture(
+        self,
+        *,
+        device_id: str,
+        utterance_id: str,
+        to_device: str,
+        to_household: str,
+        to_utterance_id: str,
+    ) -> bool:
+        """Give a registered capture the device, household and utterance id its turn turned
+        out to have (a Wyoming opening registered under the listener, decided for a satellite
+        the conversation turn named), keeping its order, time and prints. False when there is
+        no such capture or the new key is taken already."""
+
+    @abstractmethod
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
         """Other devices' captures that started within ``seconds`` of ``around``."""
 

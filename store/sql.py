@@ -422,6 +422,39 @@ class SqlStore(Store):
             ).scalar_one()
         return replace(peer, seq=int(row), answered=False, noted_at=from_db_time(noted))
 
+    def move_capture(
+        self,
+        *,
+        device_id: str,
+        utterance_id: str,
+        to_device: str,
+        to_household: str,
+        to_utterance_id: str,
+    ) -> bool:
+        for value, name in (
+            (device_id, "device_id"),
+            (utterance_id, "utterance_id"),
+            (to_device, "to_device"),
+            (to_household, "to_household"),
+            (to_utterance_id, "to_utterance_id"),
+        ):
+            _require_text(value, name)
+            check_size(value, name, MAX_KEY_BYTES)
+        with self._write(self.shard_of(to_device)) as conn:
+            taken = conn.execute(
+                select(peers.c.id).where(
+                    peers.c.device_id == to_device, peers.c.utterance_id == to_utterance_id
+                )
+            ).first()
+            if taken is not None:
+                return False
+            moved = conn.execute(
+                update(peers)
+                .where(peers.c.device_id == device_id, peers.c.utterance_id == utterance_id)
+                .values(device_id=to_device, household=to_household, utterance_id=to_utterance_id)
+            ).rowcount
+        return bool(moved)
+
     @staticmethod
     def _noted(conn: Connection, peer: PeerCapture) -> PeerCapture | None:
         """``peer`` as already registered (by device and utterance id), or None."""

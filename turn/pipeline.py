@@ -172,6 +172,14 @@ class Pipeline:
             # A retry is refused before it notes or transcribes anything (the turn's
             # transaction checks again).
             _refuse_retry(utterance_id, self.store.decision_for(utterance_id))
+            if turn.opened_on is not None and turn.opened_on != turn.device_id:
+                self.store.move_capture(
+                    device_id=turn.opened_on,
+                    utterance_id=scoped_id(turn.opened_on, turn.utterance_id),
+                    to_device=turn.device_id,
+                    to_household=turn.household,
+                    to_utterance_id=utterance_id,
+                )
         audio_print = b""
         peer = None
         if turn.capture.trigger is Trigger.WAKE_WORD:

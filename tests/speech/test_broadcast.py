@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,3 +141,25 @@ def test_a_broadcast_storm_stops_comparing_once_the_outcome_is_settled() -> None
         for n in range(200)
     ]
     assert resolve(me=ME, peers=unrelated).outcome is Outcome.ALONE
+
+
+def test_an_opening_whose_turn_never_came_does_not_take_the_answer() -> None:
+    """A satellite registered its opening first (audio print only) but its turn was handled
+    elsewhere: the speaker whose turn was heard answers; the satellite's capture, if its turn
+    does come, sees that answer."""
+    import numpy as np
+
+    from askfirst.speech.acoustic import acoustic_fingerprint
+
+    rng = np.random.default_rng(7)
+    pcm = (rng.standard_normal(16000 * 3) * 3000).astype("<i2").tobytes()
+    sound = acoustic_fingerprint(pcm, 16000, key=KEY).to_bytes()
+    opening = dataclasses.replace(
+        cap("hall", household="flat-12", seq=1), text_print=b"", audio_print=sound
+    )
+    me = dataclasses.replace(ME, audio_print=sound)
+    assert resolve(me=me, peers=[opening]).outcome is Outcome.ANSWERING
+    heard_first = cap("hall", household="flat-12", seq=1)
+    assert resolve(me=ME, peers=[heard_first]) == Hearing(
+        Outcome.ANSWERED_ELSEWHERE, devices=("hall",), answered_by="hall"
+    )

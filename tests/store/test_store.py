@@ -295,6 +295,46 @@ def test_a_later_report_of_a_capture_keeps_its_place_and_grows_its_prints(store:
     assert (seen.text_print, seen.audio_print, seen.noted_at) == (b"\x06" * 16, b"\x05" * 40, NOW)
 
 
+def test_a_capture_moves_to_the_device_its_turn_named(store: SqlStore) -> None:
+    opening = store.note_capture(
+        PeerCapture(
+            device_id="listener", at=NOW, utterance_id="listener/u1", audio_print=b"\x05" * 40
+        ),
+        now=NOW,
+    )
+    assert store.move_capture(
+        device_id="listener",
+        utterance_id="listener/u1",
+        to_device="ha:sat-1",
+        to_household="kim",
+        to_utterance_id="ha%3Asat-1/u1",
+    )
+    [moved] = store.peers(around=NOW, seconds=1, exclude_device="nobody")
+    assert (moved.device_id, moved.household, moved.utterance_id) == (
+        "ha:sat-1",
+        "kim",
+        "ha%3Asat-1/u1",
+    )
+    assert (moved.seq, moved.noted_at, moved.audio_print) == (opening.seq, NOW, b"\x05" * 40)
+    assert not store.move_capture(
+        device_id="listener",
+        utterance_id="listener/u1",
+        to_device="x",
+        to_household="x",
+        to_utterance_id="x/u1",
+    ), "nothing left to move"
+    store.note_capture(
+        PeerCapture(device_id="b", at=NOW, utterance_id="b/1", text_print=b"\x01" * 8), now=NOW
+    )
+    assert not store.move_capture(
+        device_id="ha:sat-1",
+        utterance_id="ha%3Asat-1/u1",
+        to_device="b",
+        to_household="b",
+        to_utterance_id="b/1",
+    ), "the new key is taken"
+
+
 def test_known_media_keeps_fingerprints_only(store: SqlStore) -> None:
     advert = KnownMedia(id="m1", name="coffee-ad.wav", added_at=NOW, audio_print=b"\x03" * 20)
     store.add_media(advert)
