@@ -5,7 +5,8 @@ expansion rules (``<deal_word>``), slot lists (``{product}``, generated here fro
 title, category and synonyms, each to its catalog id), wildcards (``{use}``, ``{rest}``) and one
 intent per question kind (``Ask*``, ``metadata.kind``) or task command (``Task*``,
 ``metadata.task``). hassil parses it; this module compiles hassil's parse into one regular
-expression per locale over the shared normaliser's output (``askfirst.core.text``), because
+expression per template over the shared normaliser's output (``askfirst.core.text``), indexed by
+the words each template can start with (see ``_Compiled``), because
 hassil's own recogniser takes milliseconds per sentence on a grammar this size and a turn has
 microseconds. ``tests/policy/test_grammar.py`` checks the two agree, and that every sentence
 hassil's sampler generates comes back as its own intent.
