@@ -2,7 +2,8 @@
 store write adds to a request, against the same request without a store, in the same run.
 
     .venv/bin/python bench/store_bench.py [--turns 300] [--pg DSN] [--stores ...]
-        [--processes 2] [--threads 8] [--concurrent-turns 400] [--scale 1000000] [--no-shards]
+        [--processes 2] [--threads 8] [--concurrent-turns 400] [--no-shards]
+        [--scale 1000000 [--only-scale]]
 
 The "request" is the policy work of one prompted turn (detect the question, propose an offer,
 decide) on the bundled example policy. "With store" adds the turn transaction: the per-user
@@ -14,9 +15,10 @@ the p99 of one turn, then verifies the chain they wrote. On PostgreSQL it runs t
 same run: on a log of one shard (one chain, one batch lock: the store before sharding) and on
 the default 16 shards, and prints the ratio.
 
-``--scale N`` measures a turn's store cost with N decisions already stored against the same
-with 10,000 (the tables are filled with bulk SQL, not through turns): the duplicate check,
-the caps and the append must not grow with the table.
+``--scale N`` times a turn's store calls with 10,000, 100,000, ... up to N decisions already
+stored, interleaved in one run (``bench/store_scale.py``): the duplicate check, the caps, the
+append, the capture prints, checkpoints and the retention purge must not grow with the table.
+``--only-scale`` skips the other parts.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_stores import STORES, store_url
-from sqlalchemy import text
+from store_scale import HEADER, filled_stores, interleaved, report
 
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, Policy, load_policy
@@ -51,15 +53,16 @@ from askfirst.policy.values import (
 )
 from askfirst.store.base import Store, StoreError, open_store
 from askfirst.store.schema import DEFAULT_SHARDS
-from askfirst.store.sql import SqlStore
 
 TEXT = "what running shoes do you recommend"
 BENCH_KEY = b"store bench audit key, not secret"
 
 
-def request(policy: Policy, n: int, user: UserState) -> tuple[Utterance, Decision]:
+def request(
+    policy: Policy, n: int, user: UserState, uid: str | None = None
+) -> tuple[Utterance, Decision]:
     """The policy work of one prompted turn, without any store."""
-    uid = f"u{n}-{uuid.uuid4().hex[:8]}"
+    uid = uid or f"u{n}-{uuid.uuid4().hex[:8]}"
     utterance = Utterance(
         id=uid,
         text=TEXT,
@@ -174,6 +177,20 @@ def concurrent(
     return done / elapsed, sorted(samples)[int(0.99 * (len(samples) - 1))], report.count, failures
 
 
+def scale_sizes(largest: int) -> tuple[int, ...]:
+    """10,000, then every power of ten below ``largest``, then ``largest``."""
+    sizes, size = [10_000], 100_000
+    while size < largest:
+        sizes.append(size)
+        size *= 10
+    return tuple(sorted({*sizes, max(largest, 10_000)}))
+
+
+def decider(policy: Policy) -> Callable[[str, UserState], tuple[Utterance, Decision]]:
+    """The policy work of a turn for a given utterance id (``store_scale.device_turn``)."""
+    return lambda uid, state: request(policy, 0, state, uid)
+
+
 def timed(turns: int, work: Callable[[int], object]) -> list[float]:
     out = []
     for n in range(turns):
@@ -210,71 +227,6 @@ def sequential(url: str, folder: Path, policy: Policy, turns: int) -> list[float
     return samples
 
 
-FILL = {
-    "postgresql": """
-    WITH n AS (SELECT g FROM generate_series(1, :rows) AS g)
-    INSERT INTO {table} {columns} SELECT {values} FROM n
-    """,
-    "sqlite": """
-    WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < :rows)
-    INSERT INTO {table} {columns} SELECT {values} FROM n
-    """,
-}
-FILL_SHARD = 999_999
-"""The filled rows sit in a shard no writer uses, so the live chains are untouched."""
-FILL_AT = "2020-01-01T00:00:00.000000+00:00"
-
-
-def fill(url: str, rows: int) -> None:
-    """``rows`` decisions (index rows and audit records) and utterances, by bulk SQL."""
-    store = open_store(url)
-    assert isinstance(store, SqlStore)
-    g = "CAST(g AS TEXT)"
-    tables = {
-        "decisions": (
-            "(id, shard, seq, user_id, session_id, utterance_id, at, permit, has_offer)",
-            f"'fill-d' || {g}, {FILL_SHARD}, g, 'filler-' || CAST(g % 5000 AS TEXT), 's', "
-            f"'fill-u' || {g}, '{FILL_AT}', g % 3 = 0, true",
-        ),
-        "audit_log": (
-            "(shard, seq, at, kind, digest, decision_id, permit, rule, policy_hash, hash, "
-            "payload, user_id)",
-            f"{FILL_SHARD}, g, '{FILL_AT}', 'decision', 'd', 'fill-d' || {g}, g % 3 = 0, "
-            f"'permit', 'p', 'h', '{{}}', 'filler-' || CAST(g % 5000 AS TEXT)",
-        ),
-        "utterances": (
-            "(id, user_id, device_id, at, locale, tag, tag_reasons, text, expires_at)",
-            f"'fill-u' || {g}, 'filler-' || CAST(g % 5000 AS TEXT), 'dev', '{FILL_AT}', "
-            f"'en-US', 'prompted', '[]', 'filler text', '2999-01-01T00:00:00.000000+00:00'",
-        ),
-    }
-    try:
-        with store._engine.begin() as conn:
-            if store.dialect == "postgresql":  # a bulk load, not a turn: no per-call deadline
-                conn.execute(text("SET LOCAL statement_timeout = 0"))
-            for table, (columns, values) in tables.items():
-                sql = FILL[store.dialect].format(table=table, columns=columns, values=values)
-                conn.execute(text(sql), {"rows": rows})
-            conn.execute(text("ANALYZE"))
-        if store.dialect == "sqlite":  # as SQLite's own checkpoints would, over time
-            with store._engine.connect() as conn:
-                conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
-                    "PRAGMA wal_checkpoint(TRUNCATE)"
-                )
-    finally:
-        store.close()
-
-
-def scaled(url: str, policy: Policy, turns: int) -> list[float]:
-    """Sequential turns on a filled store (no verify: the filled rows are not a chain)."""
-    store = open_store(url)
-    try:
-        timed(20, lambda n: with_store(store, policy, -n - 1))
-        return timed(turns, lambda n: with_store(store, policy, n))
-    finally:
-        store.close()
-
-
 STORE_LABELS = {
     "sqlite-full": "SQLite (WAL, sync=FULL)",
     "sqlite-normal": "SQLite (WAL, sync=NORMAL)",
@@ -294,12 +246,18 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--concurrent-turns", type=int, default=400, help="per process")
     parser.add_argument(
-        "--scale", type=int, default=0, metavar="N", help="also time turns with N decisions stored"
+        "--scale",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time a turn's store calls with 10,000, 100,000, ... N decisions stored, "
+        "interleaved in one run (bench/store_scale.py)",
     )
     parser.add_argument(
         "--no-shards", action="store_true", help="skip the one-shard PostgreSQL baseline"
     )
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--only-scale", action="store_true", help="time only the --scale part")
     parser.add_argument(
         "--pg-options",
         default="",
@@ -329,26 +287,17 @@ def main() -> int:
         folder = Path(tmp)
         scale_lines: list[str] = []
         for kind in kinds:
-            if not args.skip_sequential:
+            if not args.skip_sequential and not args.only_scale:
                 with store_url(kind, folder, args.pg) as url:
                     samples = sequential(url, folder, policy, args.turns)
                     print(row(STORE_LABELS[kind], samples, base))
             if args.scale:
-                medians = []
-                for rows in (10_000, args.scale):
-                    with store_url(kind, folder, args.pg, args.pg_options) as url:
-                        started = time.perf_counter()
-                        fill(url, rows)
-                        filled = time.perf_counter() - started
-                        medians.append(statistics.median(scaled(url, policy, args.turns)) - base)
-                        scale_lines.append(
-                            f"{STORE_LABELS[kind]:<26} {rows:>10,d} {medians[-1] * 1e3:>10.3f} "
-                            f"   (filled in {filled:.0f} s)"
-                        )
-                scale_lines.append(
-                    f"{'':<26} {'ratio':>10} {medians[1] / medians[0]:>10.2f}x "
-                    f"({args.scale:,d} vs 10,000)"
-                )
+                sizes = scale_sizes(args.scale)
+                with filled_stores(kind, folder, args.pg, sizes, args.pg_options) as sized:
+                    interleaved(sized, decider(policy), turns=args.turns)
+                    scale_lines.extend(report(STORE_LABELS[kind], sized))
+            if args.only_scale:
+                continue
             variants = [DEFAULT_SHARDS]
             if kind == "postgresql" and not args.no_shards:
                 variants = [1, DEFAULT_SHARDS]
@@ -374,9 +323,13 @@ def main() -> int:
                     f"(and {rates[DEFAULT_SHARDS] / 439:.2f}x the 439 turns/s the probe measured)"
                 )
     if scale_lines:
-        print(f"\n{'store cost of one turn':<26} {'decisions':>10} {'added ms':>10}")
+        load = os.getloadavg()[0]
+        print(f"\nstore calls of one turn by decisions stored (load average {load:.2f})")
+        print(HEADER)
         for line in scale_lines:
             print(line)
+    if args.only_scale:
+        return 0
     print("\nturns/s = decisions appended per second by one process (each its own transaction)")
     print(
         f"\n{args.processes} processes x {args.threads} threads at once, distinct users:\n"

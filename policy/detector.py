@@ -16,7 +16,8 @@ The rule, in order:
    its kind is the intent's, its catalog entry the ``product`` slot's, and its ``cue`` names the
    intent, the template and the slot words.
 4. No match: two neighbouring clauses are tried as one, for question templates only ("헤드폰
-   사려는데 뭐가 좋아?" is cut at "-는데"). Still none: one or two describing words right
+   사려는데 뭐가 좋아?" is cut at "-는데"). Still none: the locale's inner fillers are set aside
+   ("can you like recommend ..."). Still none: one or two describing words right
    before a product name are set aside and the clause tried again ("what wireless headphones
    do you recommend"); the product must stay the head noun ("coffee maker" is no coffee), and
    function words are never set aside.
@@ -111,6 +112,11 @@ def detect(
     # "헤드폰 사려는데 뭐가 좋아?"): neighbouring clauses joined, question templates only.
     for first, second in itertools.pairwise(candidates):
         found = grammar.match(f"{first} {second}")
+        if found is not None and found.template.kind is not None:
+            return Detection(_question(found, grammar, utterance_id, catalog), None)
+    for clause in candidates:
+        plain = rules.without_inner_fillers(clause)
+        found = grammar.match(plain) if plain != clause else None
         if found is not None and found.template.kind is not None:
             return Detection(_question(found, grammar, utterance_id, catalog), None)
     for clause in candidates:

@@ -57,6 +57,8 @@ __all__ = [
 PRODUCT = "product"
 """The slot list generated from the catalog."""
 _MAX_DEPTH = 32
+_OPEN = "\x00"
+"""Marks a first word that may go on (see ``Grammar._first``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,42 +90,52 @@ class GrammarMatch:
         return next((words for slot, words in self.slots if slot == name), None)
 
 
-class _Groups:
-    """Numbers the capture groups of the combined regular expression as it is written."""
-
-    def __init__(self) -> None:
-        self.last = 0
-        self.slots: list[int] = []
-
-    def open(self) -> int:
-        """A template's own group; its slot groups follow."""
-        self.last += 1
-        self.slots = []
-        return self.last
-
-    def capture(self) -> None:
-        self.last += 1
-        self.slots.append(self.last)
-
-
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    regex: re.Pattern[str]
-    templates: tuple[tuple[int, Template, tuple[int, ...]], ...]
-    """(template group index, template, slot group indexes)."""
-    by_group: dict[int, tuple[Template, tuple[int, ...]]]
+    """Every template as its own regular expression, and for each first token (word; Korean:
+    letter) the templates that can start with it, in file order.
+
+    One alternation of all templates was slower than the sum of its parts: the regular
+    expression engine saves every capture group at every alternative, and the grammar has
+    hundreds; a clause now tries only the templates its first word can begin (at most a few
+    dozen), each with its own few groups."""
+
+    templates: tuple[tuple[Template, re.Pattern[str]], ...]
+    by_first: dict[str, frozenset[int]]
+    """First word (Korean: letter) -> the templates that can start with exactly it."""
+    by_prefix: dict[str, frozenset[int]]
+    """Start of a first word -> the templates whose first word may go on ("deal[s]")."""
+    any_first: frozenset[int]
+    """The templates that can start with anything (a wildcard first)."""
+    spaceless: bool
+    candidates: dict[str, tuple[int, ...]]
+    """First word -> the templates to try, in file order (filled as words are met)."""
+
+    def _candidates(self, first: str) -> tuple[int, ...]:
+        found = self.candidates.get(first)
+        if found is None:
+            chosen = set(self.any_first) | self.by_first.get(first, frozenset())
+            for end in range(1, len(first) + 1):
+                chosen |= self.by_prefix.get(first[:end], frozenset())
+            found = tuple(sorted(chosen))
+            if len(self.candidates) > 4096:  # first words of arbitrary text: keep it bounded
+                self.candidates.clear()
+            self.candidates[first] = found
+        return found
 
     def match(self, text: str) -> GrammarMatch | None:
-        found = self.regex.fullmatch(text)
-        if found is None or found.lastindex is None:
-            return None
-        template, groups = self.by_group[found.lastindex]
-        slots = tuple(
-            (name, found.group(index))
-            for name, index in zip(template.slots, groups, strict=True)
-            if found.group(index) is not None
-        )
-        return GrammarMatch(template, slots)
+        first = text[:1] if self.spaceless else text.partition(" ")[0]
+        for index in self._candidates(first):
+            template, regex = self.templates[index]
+            found = regex.fullmatch(text)
+            if found is not None:
+                slots = tuple(
+                    (name, words)
+                    for name, words in zip(template.slots, found.groups(), strict=True)
+                    if words is not None
+                )
+                return GrammarMatch(template, slots)
+        return None
 
 
 class Grammar:
@@ -169,25 +181,91 @@ class Grammar:
                     yield Template(name, text, kind, task, slots), sentence.expression
 
     def _compile(self, *, loose: bool) -> _Compiled:
-        """One alternation of every template; ``loose``: the product list is a wildcard, and
-        only question templates take part (what finds "a question about something we do not
-        sell")."""
-        parts: list[str] = []
-        entries: list[tuple[int, Template, tuple[int, ...]]] = []
-        groups = _Groups()
+        """Every template compiled, indexed by the tokens it can start with; ``loose``: the
+        product list is a wildcard, and only question templates take part (what finds "a
+        question about something we do not sell")."""
+        compiled: list[tuple[Template, re.Pattern[str]]] = []
+        firsts: list[frozenset[str] | None] = []
         for template, expression in self.templates:
             if loose and (template.kind is None or PRODUCT not in template.slots):
                 continue
-            own = groups.open()
             pieces: list[str] = []
-            self._emit(expression, pieces, groups, loose=loose, depth=0)
-            parts.append(f"({''.join(pieces)})")
-            entries.append((own, template, tuple(groups.slots)))
-        regex = re.compile("|".join(parts) or "(?!)")
-        return _Compiled(regex, tuple(entries), {own: (t, g) for own, t, g in entries})
+            self._emit(expression, pieces, loose=loose, depth=0)
+            compiled.append((template, re.compile("".join(pieces))))
+            first, nullable = self._first(expression, loose=loose, depth=0)
+            firsts.append(None if nullable else first)
+        by_first: dict[str, set[int]] = {}
+        by_prefix: dict[str, set[int]] = {}
+        for index, first in enumerate(firsts):
+            for token in first or ():
+                if token.endswith(_OPEN):
+                    by_prefix.setdefault(token[: -len(_OPEN)], set()).add(index)
+                else:
+                    by_first.setdefault(token, set()).add(index)
+        return _Compiled(
+            tuple(compiled),
+            {token: frozenset(found) for token, found in by_first.items()},
+            {token: frozenset(found) for token, found in by_prefix.items()},
+            frozenset(index for index, first in enumerate(firsts) if first is None),
+            self.spaceless,
+            {},
+        )
+
+    def _first(
+        self, exp: Expression, *, loose: bool, depth: int
+    ) -> tuple[frozenset[str] | None, bool]:
+        """The first tokens ``exp`` can start with (None: any) and whether it can be empty. A
+        word that what follows may glue onto ("deal" in "deal[s]") ends with ``_OPEN``: a
+        clause's first word need only start with it."""
+        if depth > _MAX_DEPTH:
+            return None, True
+        if isinstance(exp, TextChunk):
+            text = exp.original_text
+            words = self._words_of(text)
+            if not words:
+                return frozenset(), True
+            glued = not self.spaceless and len(words) == 1 and not text[-1:].isspace()
+            return frozenset({words[0] + _OPEN if glued else words[0]}), False
+        if isinstance(exp, HassilSequence):
+            found: set[str] = set()
+            for item in exp.items:
+                first, nullable = self._first(item, loose=loose, depth=depth + 1)
+                if first is None:
+                    return None, False
+                found |= first
+                if not nullable:
+                    return frozenset(found), False
+            return frozenset(found), True
+        if isinstance(exp, Alternative):
+            found = set()
+            nullable = exp.is_optional
+            for item in exp.items:
+                first, empty = self._first(item, loose=loose, depth=depth + 1)
+                if first is None:
+                    return None, False
+                found |= first
+                nullable = nullable or empty
+            return frozenset(found), nullable
+        if isinstance(exp, RuleReference):
+            rule = self.intents.expansion_rules[exp.rule_name]
+            return self._first(rule.expression, loose=loose, depth=depth + 1)
+        if isinstance(exp, ListReference) and exp.list_name == PRODUCT and not loose:
+            if self.spaceless:
+                return frozenset(key[:1] for key, _ in self._product_texts), False
+            return frozenset(spaced.split()[0] + _OPEN for _, spaced in self._product_texts), False
+        return None, False
+
+    def _words_of(self, text: str) -> list[str]:
+        """A template's literal text as the matcher compares it: words (Korean: letters)."""
+        joined = normalise(text, language=self.locale)
+        return list(joined.replace(" ", "")) if self.spaceless else joined.split()
 
     def _sep(self) -> str:
-        return "" if self.spaceless else r"\b ?"
+        """Between words: a word boundary and the one space, taken whenever it is there
+        (possessive: words in a normalised clause are one space apart, so never leaving the
+        space to a later separator costs no match and saves trying every placement of it
+        around optional parts)."""
+        return "" if self.spaceless else r"\b ?+"
 
     def _words(self, text: str) -> str:
         joined = normalise(text, language=self.locale)
@@ -195,9 +273,7 @@ class Grammar:
             return re.escape(joined.replace(" ", ""))
         return re.escape(joined).replace(r"\ ", " ")
 
-    def _emit(
-        self, exp: Expression, out: list[str], groups: _Groups, *, loose: bool, depth: int
-    ) -> None:
+    def _emit(self, exp: Expression, out: list[str], *, loose: bool, depth: int) -> None:
         if depth > _MAX_DEPTH:
             raise PolicyConfigError(
                 f"policy/grammars/{self.locale}.yaml", None, "expected no recursive rules"
@@ -214,21 +290,22 @@ class Grammar:
                 out.append(self._sep())
         elif isinstance(exp, HassilSequence):
             for item in exp.items:
-                self._emit(item, out, groups, loose=loose, depth=depth + 1)
+                self._emit(item, out, loose=loose, depth=depth + 1)
         elif isinstance(exp, Alternative):
             options = []
             for item in exp.items:
                 sub: list[str] = []
-                self._emit(item, sub, groups, loose=loose, depth=depth + 1)
-                options.append("".join(sub))
+                self._emit(item, sub, loose=loose, depth=depth + 1)
+                option = "".join(sub)
+                if option not in options:  # "what's" and "what is" are one option once normalised
+                    options.append(option)
             if exp.is_optional and "" not in options:
                 options.append("")
             out.append(f"(?:{'|'.join(options)})")
         elif isinstance(exp, RuleReference):
             rule = self.intents.expansion_rules[exp.rule_name]
-            self._emit(rule.expression, out, groups, loose=loose, depth=depth + 1)
+            self._emit(rule.expression, out, loose=loose, depth=depth + 1)
         elif isinstance(exp, ListReference):
-            groups.capture()
             slot_list = self.intents.slot_lists.get(exp.list_name)
             if isinstance(slot_list, WildcardSlotList) or (loose and exp.list_name == PRODUCT):
                 out.append(r"(\w.*?)" if not self.spaceless else "(.+?)")

@@ -102,6 +102,9 @@ class LocaleRules:
     hedges: frozenset[str]
     not_modifiers: frozenset[str]
     """Function words never set aside as describing words before a product ("on", "my")."""
+    inner_fillers: tuple[str, ...]
+    """Words said as filler inside a clause ("like" in "can you like recommend ..."), set aside
+    only when the clause matches nothing as it was said."""
     """Whole clauses that hedge a question ("i am not sure") and so do not veto it."""
     commands: tuple[tuple[str, tuple[Pattern, ...]], ...]
     """(command name, its patterns), in file order."""
@@ -168,6 +171,15 @@ class LocaleRules:
         return _phrase_in(normalised, self.reported_speech) or next(
             (f for f in self.reported_speech_fragments if f in normalised), None
         )
+
+    def without_inner_fillers(self, clause: str) -> str:
+        """The clause without its inner fillers (whole words or phrases), or as it was."""
+        if not self.inner_fillers or _phrase_in(clause, self.inner_fillers) is None:
+            return clause
+        padded = f" {clause} "
+        for phrase in self.inner_fillers:
+            padded = padded.replace(f" {phrase} ", " ")
+        return " ".join(padded.split())
 
     def clean_topic(self, topic: str) -> str:
         """The topic without leading or trailing stop words ("a good", "for me")."""
@@ -277,6 +289,7 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         inflection_passes=model.inflection_passes,
         hedges=frozenset(),
         not_modifiers=frozenset(),
+        inner_fillers=(),
         commands=(),
         clause_edges=Edges({}, {}),
         topic_edges=Edges({}, {}),
@@ -337,6 +350,7 @@ def _compile(model: LocaleModel, source: str) -> LocaleRules:
         inflection_passes=rules.inflection_passes,
         hedges=frozenset(phrases(model.hedges)),
         not_modifiers=frozenset(phrases(model.not_modifiers)),
+        inner_fillers=tuple(sorted(phrases(model.inner_fillers), key=len, reverse=True)),
         commands=tuple(commands),
         clause_edges=Edges.of(vocatives + leading_fillers, vocatives + trailing_fillers),
         topic_edges=Edges.of(

@@ -91,6 +91,7 @@ class LocaleModel(Strict):
     negations: list[Text] = []
     hedges: list[Text] = []
     not_modifiers: list[Text] = []
+    inner_fillers: list[Text] = []
     negation_fragments: list[Text] = []
     reported_speech: list[Text] = []
     reported_speech_fragments: list[Text] = []

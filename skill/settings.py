@@ -7,14 +7,23 @@ import re
 import secrets
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvParseError
 
 from askfirst.core.capture import Trigger
 from askfirst.core.devices import Device
+from askfirst.core.limits import MAX_NAME_BYTES, utf8_size
 from askfirst.policy.config import EXAMPLE_POLICY_PATH
 from askfirst.skill.errors import SkillError
 from askfirst.turn.config import TurnConfig
@@ -60,13 +69,25 @@ class WyomingDevice(BaseModel):
     room: str | None = Field(default=None, min_length=1, max_length=256)
 
 
+def _fits_a_key(value: str) -> str:
+    size = utf8_size(value)
+    if size > MAX_NAME_BYTES:
+        raise ValueError(f"at most {MAX_NAME_BYTES} bytes of UTF-8, got {size} bytes")
+    return value
+
+
+DeviceName = Annotated[str, Field(min_length=1), AfterValidator(_fits_a_key)]
+"""A device-API device id or household: bounded, so every key the server builds from one
+(``household:<home>:<user>``, ``<device>/<utterance>``) fits the store's ``MAX_KEY_BYTES``."""
+
+
 class DeviceEntry(BaseModel):
     """A token's device: ``{"device": "kitchen", "household": "flat-12", "room": "..."}``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    device: str = Field(min_length=1)
-    household: str | None = Field(default=None, min_length=1)
+    device: DeviceName
+    household: DeviceName | None = None
     """Default: a household of one, named by the device id."""
     room: str | None = Field(default=None, min_length=1)
 
@@ -118,7 +139,7 @@ class Settings(BaseSettings):
     """Audio turns in flight per process; default one less than the recogniser pool
     (``pool_size``, else one per core), at least one. More are a 429 with Retry-After, so text
     turns keep their threads and a core."""
-    device_tokens: dict[str, str | DeviceEntry] = Field(default_factory=dict)
+    device_tokens: dict[str, DeviceName | DeviceEntry] = Field(default_factory=dict)
     """Bearer token -> the device it names: ``{"tok": {"device": "kitchen", "household":
     "flat-12", "room": "kitchen"}}``, or the older ``{"tok": "kitchen"}`` (a household of one)."""
     alexa_skill_ids: list[str] = Field(default_factory=list)
@@ -198,7 +219,10 @@ class Settings(BaseSettings):
 def _describe(error: ValidationError, source: str) -> str:
     problems = []
     for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "(settings)"
+        loc = [str(part) for part in item["loc"] if "[" not in str(part)]  # no union branches
+        if len(loc) > 1 and loc[0] in SECRET_FIELDS and isinstance(item["loc"][1], str):
+            loc[1] = "<token>"  # a token map's keys are secrets too
+        field = ".".join(loc) or "(settings)"
         name = field.split(".")[0]
         env = f"ASKFIRST_{name.upper()}"
         got = "(hidden)" if name in SECRET_FIELDS else repr(item.get("input"))

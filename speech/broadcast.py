@@ -7,8 +7,9 @@ that could be prompted, compared with what other devices reported within the win
 * it matches a registered advert or programme -> ``known_media`` (ambient), even alone;
 * the same sound was heard in another household -> ``broadcast`` (ambient everywhere);
 * the same sound was heard only by devices of this household -> one utterance heard twice:
-  exactly one device answers (one already answered, else the strongest capture when every
-  device sent a level, else the first to report); the others get ``answered_elsewhere``;
+  exactly one device answers (one already answered, else, of the captures whose turn was heard,
+  the strongest when every one sent a level, else the first to report); the others get
+  ``answered_elsewhere``;
 * nobody else heard it -> ``alone``.
 
 "The same sound" is decided by keyed fingerprints (``speech.acoustic`` for audio,
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_BROADCAST_SECONDS = 1.5
+MAX_HEARD_BY = 16
+"""Once a broadcast is certain, stop comparing after this many matching peers: an advert heard
+by thousands of devices costs each of them a few comparisons, not thousands (``heard_by``
+then names the first of them)."""
 KNOWN_MEDIA_TEXT_THRESHOLD = 0.8
 """Share of a capture's shingles that must be in a known medium's text to match it."""
 
@@ -174,6 +179,8 @@ def resolve(
             continue
         if same_sound(mine, Prints.of(text_print=peer.text_print, audio_print=peer.audio_print)):
             heard.append(peer)
+            if len(heard) >= MAX_HEARD_BY and any(p.household != me.household for p in heard):
+                break  # a broadcast storm: the outcome is settled, the rest need no comparing
     if not heard:
         return Hearing(Outcome.ALONE)
     devices = tuple(dict.fromkeys(p.device_id for p in heard))
@@ -184,7 +191,10 @@ def resolve(
     if answered:
         first = min(answered, key=lambda c: c.seq)
         return Hearing(Outcome.ANSWERED_ELSEWHERE, devices=devices, answered_by=first.device_id)
-    winner = _answers_first([me, *heard])
+    # Only captures whose turn was heard (a transcript print) can answer: an opening registered
+    # while it streamed, whose turn never came (handled elsewhere, dropped), must not silence
+    # the devices that did hear the person. One still being heard sees the answer when it is.
+    winner = _answers_first([me, *(p for p in heard if p.text_print)])
     if winner.device_id == me.device_id:
         return Hearing(Outcome.ANSWERING, devices=devices)
     return Hearing(Outcome.ANSWERED_ELSEWHERE, devices=devices, answered_by=winner.device_id)

@@ -58,7 +58,8 @@ def open_store(
     shard.
 
     ``decision_retention`` is how long ``purge_expired`` keeps a decision in the index that caps
-    and duplicate checks read (at least two days; the audit record itself stays).
+    and duplicate checks read (at least two days, rounded up to the end of a UTC day; the audit
+    record itself stays).
 
     With ``lazy=True`` an unreachable database is not an error yet: the store connects and
     migrates on first use, and every use fails closed with StoreUnavailable until it can (a

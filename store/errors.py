@@ -59,10 +59,11 @@ class FieldTooLarge(BadValueError):  # noqa: N818 - pairs with AmbientTextRefuse
 
     code = "field_too_large"
 
-    def __init__(self, message: str, *, field: str, limit: int) -> None:
+    def __init__(self, message: str, *, field: str, limit: int, size: int) -> None:
         super().__init__(message)
         self.field = field
         self.limit = limit
+        self.size = size
 
 
 class ReadOnlyStore(StoreError):  # noqa: N818 - pairs with StoreUnavailable

@@ -110,11 +110,27 @@ class Store(ABC):
     def note_capture(
         self, peer: PeerCapture, *, now: datetime, keep_seconds: float = 10.0
     ) -> PeerCapture:
-        """Register a capture's keyed prints (never text) for ``keep_seconds``; return it with
-        its report order (``seq``) and when it was first registered (``noted_at``: ``now``, the
-        server's clock). A second report of the same device and utterance id keeps the first
-        one's order and registration time, and the longer of each print (an opening's prints
-        grow into the whole capture's)."""
+        """Register a capture's keyed prints (never text) for ``keep_seconds`` from ``now`` (the
+        server's clock, never the device's: expiry and sweeping ignore ``peer.at``); return it
+        with its report order (``seq``) and when it was first registered (``noted_at``:
+        ``now``). A second report of the same device and utterance id keeps the first one's
+        order and registration time, and the longer of each print (an opening's prints grow
+        into the whole capture's; a report that grows them is kept ``keep_seconds`` more)."""
+
+    @abstractmethod
+    def move_capture(
+        self,
+        *,
+        device_id: str,
+        utterance_id: str,
+        to_device: str,
+        to_household: str,
+        to_utterance_id: str,
+    ) -> bool:
+        """Give a registered capture the device, household and utterance id its turn turned
+        out to have (a Wyoming opening registered under the listener, decided for a satellite
+        the conversation turn named), keeping its order, time and prints. False when there is
+        no such capture or the new key is taken already."""
 
     @abstractmethod
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:

@@ -1,40 +1,49 @@
-"""Size limits on every field the store keeps, checked before anything is written.
+"""The store's size checks, run before anything is written; the limits are ``core.limits``'.
 
 Limits are in UTF-8 bytes, the unit the databases index in: a PostgreSQL btree entry holds at most
 about 2.7 KB, so an unbounded id would fail inside the database (a 503 logged as an outage)
-instead of being refused as the bad input it is.
+instead of being refused as the bad input it is. Ids the server namespaces (users, devices,
+utterances) are checked as keys (``MAX_KEY_BYTES``), every other field against the same limit
+the HTTP edge applies to it.
 """
 
 from __future__ import annotations
 
 import logging
 
+from askfirst.core.limits import (
+    MAX_ID_BYTES,
+    MAX_KEY_BYTES,
+    MAX_LIST_ITEMS,
+    MAX_LOCALE_BYTES,
+    MAX_PAYLOAD_BYTES,
+    MAX_SHORT_BYTES,
+    MAX_TEXT_BYTES,
+    too_large,
+)
 from askfirst.store.errors import FieldTooLarge
 
 logger = logging.getLogger(__name__)
 
-MAX_ID_BYTES = 200
-"""Ids: user, session, device, utterance, decision, offer, window, fingerprint, rule, policy."""
-MAX_TEXT_BYTES = 4096
-"""A transcript: about 700 English words or 1,300 Korean syllables, far beyond one turn's speech."""
-MAX_SHORT_BYTES = 64
-"""Locales, tags, tag reasons, window reasons."""
-MAX_LIST_ITEMS = 32
-"""Tag reasons per utterance."""
-MAX_PAYLOAD_BYTES = 65536
-"""One audit record's canonical payload (a decision with its results, offer and consent)."""
+__all__ = [
+    "MAX_ID_BYTES",
+    "MAX_KEY_BYTES",
+    "MAX_LIST_ITEMS",
+    "MAX_LOCALE_BYTES",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_SHORT_BYTES",
+    "MAX_TEXT_BYTES",
+    "check_items",
+    "check_size",
+]
 
 
 def check_size(value: str | None, field: str, limit: int = MAX_ID_BYTES) -> None:
     """Refuse ``value`` when its UTF-8 form is longer than ``limit`` bytes (None passes)."""
-    if value is None:
-        return
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > limit:
+    error = too_large(value, field, limit)
+    if error is not None:
         raise FieldTooLarge(
-            f"{field}: expected at most {limit} bytes (UTF-8), got {size} bytes; nothing written",
-            field=field,
-            limit=limit,
+            f"{error.message}; nothing written", field=field, limit=limit, size=error.size
         )
 
 
@@ -46,6 +55,7 @@ def check_items(values: tuple[str, ...] | list[str], field: str, *, each: int) -
             "nothing written",
             field=field,
             limit=MAX_LIST_ITEMS,
+            size=len(values),
         )
     for i, value in enumerate(values):
         check_size(value, f"{field}[{i}]", each)

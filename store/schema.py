@@ -24,8 +24,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     insert,
     inspect,
+    literal_column,
     select,
     text,
     update,
@@ -96,9 +98,15 @@ decisions = Table(  # an index over the log's decision records, for caps and loo
     Index("decisions_user_at", "user_id", "at"),
     Index("decisions_user_session", "user_id", "session_id"),
     Index("decisions_utterance", "utterance_id"),
-    Index("decisions_at", "at"),
     UniqueConstraint("shard", "seq", name="decisions_shard_seq"),
 )
+DAY = func.substr(decisions.c.at, literal_column("1"), literal_column("10"))
+"""A decision's UTC day ('2026-11-30'): what the retention purge finds old decisions by. The
+numbers are literals, not parameters, so the purge's expression is the index's."""
+decisions_day = Index("decisions_day", DAY)
+"""Retention's index, by day rather than by time: an index on ``at`` alone (versions 2 to 6)
+also matched the daily cap's ``at >= midnight``, and PostgreSQL, whose statistics never know
+today's rows yet, counted one user's permits by walking every decision made today."""
 
 windows = Table(
     "windows",
@@ -136,6 +144,7 @@ peers = Table(
     Column("answered", Boolean, nullable=False, default=False),
     Column("expires_at", Text, nullable=False, index=True),
     Column("noted_at", Text, nullable=False),
+    Index("capture_prints_device_utterance", "device_id", "utterance_id"),
 )
 """Keyed fingerprints of recent captures that could be prompted, kept for seconds (never text)."""
 
@@ -242,8 +251,9 @@ def _v2(conn: Connection, shards: int) -> None:
     """Index the duplicate check (``decisions.utterance_id``) and decision retention (``at``):
     without them both scan the whole table inside the write lock."""
     for index in decisions.indexes:
-        if index.name in ("decisions_utterance", "decisions_at"):
+        if index.name == "decisions_utterance":
             index.create(conn, checkfirst=True)
+    conn.execute(text("CREATE INDEX IF NOT EXISTS decisions_at ON decisions (at)"))
 
 
 def _v3(conn: Connection, shards: int) -> None:
@@ -293,6 +303,21 @@ def _v6(conn: Connection, shards: int) -> None:
     peers.create(conn)
 
 
+def _v7(conn: Connection, shards: int) -> None:
+    """Indexes no turn's cost grows with: retention finds old decisions by day (the index on
+    ``at`` alone goes, see ``decisions_day``), and a capture's prints are found by device and
+    utterance (noting and answering a capture scanned ``capture_prints``)."""
+    conn.execute(text("DROP INDEX IF EXISTS decisions_at"))
+    # IF NOT EXISTS, not checkfirst: reflecting an expression index warns (SQLite)
+    conn.execute(text("CREATE INDEX IF NOT EXISTS decisions_day ON decisions (substr(at, 1, 10))"))
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS capture_prints_device_utterance "
+            "ON capture_prints (device_id, utterance_id)"
+        )
+    )
+
+
 def _rebuild(conn: Connection, table: Table, added: str, values: str) -> None:
     """SQLite cannot change a primary key in place: copy the table into its new shape."""
     old = f"{table.name}_before_v4"
@@ -313,6 +338,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection, int], None]], ...] = (
     (4, _v4),
     (5, _v5),
     (6, _v6),
+    (7, _v7),
 )
 """(version, step) in order for a database written by an older askfirst; a step runs once,
 inside the same transaction as its version bump. A new database is created in the newest shape."""

@@ -37,11 +37,12 @@ from askfirst.store.evidence import (
 )
 from askfirst.store.group_commit import GroupCommit, postgresql_group_commit, sqlite_group_commit
 from askfirst.store.interface import Store
-from askfirst.store.limits import check_size
+from askfirst.store.limits import MAX_ID_BYTES, MAX_KEY_BYTES, check_size
 from askfirst.store.policies import KeptPolicy, find_policy, kept_hashes
 from askfirst.store.queries import DecisionRecord, LogSummary, TurnFilter, TurnPage
 from askfirst.store.report import AuditReport, build_report
 from askfirst.store.schema import (
+    DAY,
     DEFAULT_SHARDS,
     audit_log,
     check_schema,
@@ -66,8 +67,8 @@ from askfirst.store.windows import check_window, put_window, take_window
 logger = logging.getLogger(__name__)
 
 DEFAULT_DECISION_RETENTION = timedelta(days=90)
-"""How long a decision stays in the ``decisions`` index (caps, duplicate checks, look-ups);
-its audit record is kept for good."""
+"""How long a decision stays in the ``decisions`` index (caps, duplicate checks, look-ups),
+rounded up to the end of its UTC day; its audit record is kept for good."""
 MIN_DECISION_RETENTION = timedelta(days=2)
 """The daily cap counts today's decisions: the index keeps at least two days."""
 
@@ -135,6 +136,9 @@ class SqlStore(Store):
         self._open_lock = threading.Lock()
         self._known_policies: frozenset[str] = frozenset()
         """Policies this process knows the store keeps (so a turn skips writing them)."""
+        self._checkpointed: dict[Path, int] = {}
+        """Directory -> the newest checkpoint's record count this process knows of: read from
+        the directory once, so a due checkpoint never lists a history that grows for good."""
         try:
             self._open()
         except StoreUnavailable as exc:
@@ -351,11 +355,15 @@ class SqlStore(Store):
         if not isinstance(peer, PeerCapture):
             raise BadValueError(f"expected a PeerCapture, got {type(peer).__name__}")
         _require_seconds(keep_seconds, "keep_seconds")
-        check_size(peer.device_id, "peer.device_id")
-        check_size(peer.household, "peer.household")
-        check_size(peer.utterance_id, "peer.utterance_id")
+        check_size(peer.device_id, "peer.device_id", MAX_KEY_BYTES)
+        check_size(peer.household, "peer.household", MAX_KEY_BYTES)
+        check_size(peer.utterance_id, "peer.utterance_id", MAX_KEY_BYTES)
         at = db_time(peer.at, field="peer.at")
         noted = db_time(now, field="now")
+        # Expiry is reckoned by the server's clock: a device clock ahead (within the accepted
+        # skew) would otherwise sweep every other device's registrations of the moment, and
+        # one behind would expire its own capture as soon as it was noted.
+        expires = db_time(now + timedelta(seconds=keep_seconds), field="now")
         if peer.utterance_id:
             # A resend whose prints add nothing (a deferred turn sent again) writes nothing.
             with self._read() as conn:
@@ -363,11 +371,12 @@ class SqlStore(Store):
             if kept is not None and not _grows(kept, peer):
                 return kept
         with self._write(self.shard_of(peer.device_id)) as conn:
-            run(conn, SWEEP_PEERS, {"at": at}, what="sweeping expired captures")
+            run(conn, SWEEP_PEERS, {"at": noted}, what="sweeping expired captures")
             if peer.utterance_id:
                 earlier = conn.execute(
                     select(
                         peers.c.id,
+                        peers.c.at,
                         peers.c.answered,
                         peers.c.noted_at,
                         peers.c.text_print,
@@ -377,6 +386,12 @@ class SqlStore(Store):
                         peers.c.utterance_id == peer.utterance_id,
                     )
                 ).first()
+                if earlier is not None and earlier.at != at:
+                    # The device reused the id for another capture (another start): that one
+                    # is new, and must neither inherit the old one's registration time (and so
+                    # skip its wait) nor be compared with the old one's prints.
+                    conn.execute(delete(peers).where(peers.c.id == earlier.id))
+                    earlier = None
                 if earlier is not None:
                     # A later report of the same capture (the whole of what an opening began,
                     # or a resend) keeps its place and its first registration; the longer
@@ -386,7 +401,7 @@ class SqlStore(Store):
                     conn.execute(
                         update(peers)
                         .where(peers.c.id == earlier.id)
-                        .values(text_print=text_print, audio_print=audio_print)
+                        .values(text_print=text_print, audio_print=audio_print, expires_at=expires)
                     )
                     return replace(
                         peer,
@@ -407,12 +422,45 @@ class SqlStore(Store):
                     audio_print=peer.audio_print,
                     level=peer.level,
                     answered=False,
-                    expires_at=db_time(peer.at + timedelta(seconds=keep_seconds)),
+                    expires_at=expires,
                     noted_at=noted,
                 )
                 .returning(peers.c.id)
             ).scalar_one()
         return replace(peer, seq=int(row), answered=False, noted_at=from_db_time(noted))
+
+    def move_capture(
+        self,
+        *,
+        device_id: str,
+        utterance_id: str,
+        to_device: str,
+        to_household: str,
+        to_utterance_id: str,
+    ) -> bool:
+        for value, name in (
+            (device_id, "device_id"),
+            (utterance_id, "utterance_id"),
+            (to_device, "to_device"),
+            (to_household, "to_household"),
+            (to_utterance_id, "to_utterance_id"),
+        ):
+            _require_text(value, name)
+            check_size(value, name, MAX_KEY_BYTES)
+        with self._write(self.shard_of(to_device)) as conn:
+            taken = conn.execute(
+                select(peers.c.id).where(
+                    peers.c.device_id == to_device, peers.c.utterance_id == to_utterance_id
+                )
+            ).first()
+            if taken is not None:
+                return False
+            moved = conn.execute(
+                update(peers)
+                .where(peers.c.device_id == device_id, peers.c.utterance_id == utterance_id)
+                .values(device_id=to_device, household=to_household, utterance_id=to_utterance_id)
+            ).rowcount
+        return bool(moved)
 
     @staticmethod
     def _noted(conn: Connection, peer: PeerCapture) -> PeerCapture | None:
@@ -423,7 +471,7 @@ class SqlStore(Store):
                 peers.c.utterance_id == peer.utterance_id,
             )
         ).first()
-        if row is None:
+        if row is None or row.at != db_time(peer.at, field="peer.at"):
             return None
         return replace(
             peer,
@@ -436,7 +484,7 @@ class SqlStore(Store):
 
     def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
         _require_seconds(seconds, "seconds")
-        check_size(exclude_device, "exclude_device")
+        check_size(exclude_device, "exclude_device", MAX_KEY_BYTES)
         span = timedelta(seconds=seconds)
         with self._read() as conn:
             rows = conn.execute(
@@ -595,8 +643,14 @@ class SqlStore(Store):
         with self._read() as conn:
             heads = audit.heads(conn)
         checkpoint = Checkpoint(heads=heads, at=datetime.now(UTC))
-        if checkpoint.count > latest_count(Path(directory)) or checkpoint.count == 0:
-            write_checkpoint(Path(directory), checkpoint, key=self._key)
+        where = Path(directory)
+        newest = self._checkpointed.get(where)
+        if newest is None:
+            newest = latest_count(where)
+        if checkpoint.count > newest or checkpoint.count == 0:
+            write_checkpoint(where, checkpoint, key=self._key)
+            newest = max(newest, checkpoint.count)
+        self._checkpointed[where] = newest
         return checkpoint
 
     def audit_export(self, out: TextIO) -> int:
@@ -681,14 +735,15 @@ class SqlStore(Store):
             expired = utterances.c.expires_at <= at
         else:
             expired = utterances.c.at < _cutoff(now, retention)
-        decided_before = _cutoff(now, self._decision_retention)
+        # Whole UTC days, by the day index: a decision leaves at most a day after its retention
+        # (an exact time let SQLite's planner skip-scan the user index for it instead).
+        day = _cutoff(now, self._decision_retention)[:10]
+        decided_before = f"{day}T00:00:00.000000+00:00"
         with self._write(0) as conn:
             purged = int(conn.execute(delete(utterances).where(expired)).rowcount)
             conn.execute(delete(peers).where(peers.c.expires_at <= at))
             # The decisions index only serves caps and look-ups; the audit records stay.
-            dropped = int(
-                conn.execute(delete(decisions).where(decisions.c.at < decided_before)).rowcount
-            )
+            dropped = int(conn.execute(delete(decisions).where(day > DAY)).rowcount)
             if purged == 0 and dropped == 0:
                 return 0
             payload: dict[str, object] = {"utterances": purged}
@@ -813,11 +868,16 @@ def _cutoff(now: datetime, retention: timedelta) -> str:
         ) from exc
 
 
+KEYS = frozenset({"user_id", "device_id", "utterance_id"})
+"""Ids the edges namespace or take from Alexa as they come: checked against ``MAX_KEY_BYTES``."""
+
+
 def _require_text(value: object, name: str) -> None:
-    """A non-empty id within ``MAX_ID_BYTES`` (FieldTooLarge beyond it)."""
+    """A non-empty id within ``MAX_KEY_BYTES`` (a key) or ``MAX_ID_BYTES`` (FieldTooLarge
+    beyond it)."""
     if not isinstance(value, str) or not value:
         raise BadValueError(f"{name}: expected a non-empty string, got {value!r}")
-    check_size(value, name)
+    check_size(value, name, MAX_KEY_BYTES if name in KEYS else MAX_ID_BYTES)
 
 
 def _require_seconds(value: object, name: str) -> None:

@@ -29,6 +29,8 @@ from askfirst.store.errors import (
 )
 from askfirst.store.interface import TurnTx
 from askfirst.store.limits import (
+    MAX_KEY_BYTES,
+    MAX_LOCALE_BYTES,
     MAX_SHORT_BYTES,
     MAX_TEXT_BYTES,
     check_items,
@@ -165,7 +167,7 @@ class SqlTurn(TurnTx):
 
     def take_window(self, *, device_id: str, now: datetime) -> ListeningWindow | None:
         self._check_open()
-        check_size(device_id, "device_id")
+        check_size(device_id, "device_id", MAX_KEY_BYTES)
         with db_errors("taking a listening window"):
             return take_window(self._conn, device_id=device_id, now=now)
 
@@ -203,7 +205,7 @@ class SqlTurn(TurnTx):
 
 def decision_for(conn: Connection, utterance_id: str) -> str | None:
     """The decision recorded for ``utterance_id`` (an index look-up), if any."""
-    check_size(utterance_id, "utterance_id")
+    check_size(utterance_id, "utterance_id", MAX_KEY_BYTES)
     row = conn.execute(
         select(decisions.c.id).where(decisions.c.utterance_id == utterance_id).limit(1)
     ).first()
@@ -228,11 +230,11 @@ def check_recordable(utterance: Utterance, decision: Decision) -> None:
             f"{utterance.id!r}, got permit=True; nothing written"
         )
     u = utterance
-    check_size(u.id, "utterance.id")
+    check_size(u.id, "utterance.id", MAX_KEY_BYTES)
     check_size(u.text, "utterance.text", MAX_TEXT_BYTES)
-    check_size(u.locale, "utterance.locale", MAX_SHORT_BYTES)
-    check_size(u.device_id, "utterance.device_id")
-    check_size(u.user_id, "utterance.user_id")
+    check_size(u.locale, "utterance.locale", MAX_LOCALE_BYTES)
+    check_size(u.device_id, "utterance.device_id", MAX_KEY_BYTES)
+    check_size(u.user_id, "utterance.user_id", MAX_KEY_BYTES)
     check_size(u.session_id, "utterance.session_id")
     check_items(u.tag_reasons, "utterance.tag_reasons", each=MAX_SHORT_BYTES)
     check_size(decision.id, "decision.id")

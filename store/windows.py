@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from askfirst.core.windows import ListeningWindow
 from askfirst.store.errors import BadValueError
-from askfirst.store.limits import MAX_SHORT_BYTES, check_size
+from askfirst.store.limits import MAX_KEY_BYTES, MAX_SHORT_BYTES, check_size
 from askfirst.store.schema import db_time, from_db_time
 from askfirst.store.statements import Sql, run
 
@@ -33,7 +33,7 @@ TAKE_WINDOW = Sql.of(
 
 def check_window(window: ListeningWindow) -> None:
     """Refuse a window whose ids or reason are longer than the store keeps."""
-    check_size(window.device_id, "window.device_id")
+    check_size(window.device_id, "window.device_id", MAX_KEY_BYTES)
     check_size(window.id, "window.id")
     check_size(window.reason, "window.reason", MAX_SHORT_BYTES)
 

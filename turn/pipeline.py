@@ -149,7 +149,11 @@ class Pipeline:
     # -- phase one -------------------------------------------------------------------------
 
     def hear(self, turn: TurnInput) -> Heard:
-        """Transcribe (when audio came), spot the wake word, register the broadcast fingerprint."""
+        """Transcribe (when audio came), spot the wake word, register the broadcast fingerprint.
+
+        A wake-word audio capture registers its acoustic print before it is transcribed, so the
+        wait for other devices' reports (:meth:`decide_at`) runs while the recogniser works.
+        """
         if (turn.text is None) == (turn.audio is None):
             raise TurnError(
                 "expected exactly one of 'text' or 'audio', got "
@@ -159,6 +163,29 @@ class Pipeline:
             )
         self._check_time("capture.start", turn.capture.start)
         locale = load_locale(turn.locale)
+        utterance_id = (
+            self._new_id()
+            if turn.utterance_id is None
+            else scoped_id(turn.device_id, turn.utterance_id)
+        )
+        if turn.utterance_id is not None:
+            # A retry is refused before it notes or transcribes anything (the turn's
+            # transaction checks again).
+            _refuse_retry(utterance_id, self.store.decision_for(utterance_id))
+            if turn.opened_on is not None and turn.opened_on != turn.device_id:
+                self.store.move_capture(
+                    device_id=turn.opened_on,
+                    utterance_id=scoped_id(turn.opened_on, turn.utterance_id),
+                    to_device=turn.device_id,
+                    to_household=turn.household,
+                    to_utterance_id=utterance_id,
+                )
+        audio_print = b""
+        peer = None
+        if turn.capture.trigger is Trigger.WAKE_WORD:
+            audio_print = self._audio_print(turn)
+        if audio_print:
+            peer = self._note(turn, utterance_id, text_print=b"", audio_print=audio_print)
         spotted: bool | None = None
         if turn.audio is not None:
             transcriber = self.transcribers.for_locale(locale.code)
@@ -174,20 +201,12 @@ class Pipeline:
             transcript = Transcript(text=(turn.text or "").strip(), words=())
             if turn.capture.trigger is Trigger.WAKE_WORD:
                 spotted = turn.wake_word_verified
-        utterance_id = (
-            self._new_id()
-            if turn.utterance_id is None
-            else scoped_id(turn.device_id, turn.utterance_id)
-        )
-        if turn.utterance_id is not None:
-            # A retry is refused before it notes anything (the turn's transaction checks again).
-            _refuse_retry(utterance_id, self.store.decision_for(utterance_id))
-        peer = None
         if _may_be_broadcast(turn.capture.trigger, transcript.text, locale):
-            peer = self.store.note_capture(
-                self._prints(turn, utterance_id, transcript.text),
-                now=self._clock(),
-                keep_seconds=self._keep_seconds,
+            peer = self._note(
+                turn,
+                utterance_id,
+                text_print=text_fingerprint(transcript.text, key=self._broadcast_key).to_bytes(),
+                audio_print=audio_print or self._audio_print(turn),
             )
         return Heard(
             turn=turn,
@@ -198,23 +217,32 @@ class Pipeline:
             peer=peer,
         )
 
-    def _prints(self, turn: TurnInput, utterance_id: str, text: str) -> PeerCapture:
-        """This capture's keyed prints: word shingles of the transcript, landmarks of the audio."""
-        audio_print = b""
-        if turn.audio is not None:
-            from askfirst.speech.acoustic import acoustic_fingerprint  # numpy: the speech extra
+    def _audio_print(self, turn: TurnInput) -> bytes:
+        """Keyed landmarks of a capture a loudspeaker could have caused (empty otherwise)."""
+        if turn.audio is None or turn.capture.trigger not in _HOLD_TRIGGERS:
+            return b""
+        from askfirst.speech.acoustic import acoustic_fingerprint  # numpy: the speech extra
 
-            audio_print = acoustic_fingerprint(
-                turn.audio.pcm, turn.audio.sample_rate, key=self._broadcast_key
-            ).to_bytes()
-        return PeerCapture(
-            device_id=turn.device_id,
-            household=turn.household,
-            utterance_id=utterance_id,
-            at=turn.capture.start,
-            text_print=text_fingerprint(text, key=self._broadcast_key).to_bytes(),
-            audio_print=audio_print,
-            level=turn.capture.level,
+        return acoustic_fingerprint(
+            turn.audio.pcm, turn.audio.sample_rate, key=self._broadcast_key
+        ).to_bytes()
+
+    def _note(
+        self, turn: TurnInput, utterance_id: str, *, text_print: bytes, audio_print: bytes
+    ) -> PeerCapture:
+        """Register this capture's keyed prints (a later call with more adds to the same entry)."""
+        return self.store.note_capture(
+            PeerCapture(
+                device_id=turn.device_id,
+                household=turn.household,
+                utterance_id=utterance_id,
+                at=turn.capture.start,
+                text_print=text_print,
+                audio_print=audio_print,
+                level=turn.capture.level,
+            ),
+            now=self._clock(),
+            keep_seconds=self._keep_seconds,
         )
 
     @property
@@ -252,8 +280,9 @@ class Pipeline:
         at: datetime,
         audio: Audio,
         level: float | None = None,
-    ) -> PeerCapture:
-        """Register the acoustic print of a capture's opening seconds while it still streams.
+    ) -> PeerCapture | None:
+        """Register the acoustic print of a capture's opening seconds while it still streams
+        (None when the opening holds no landmarks: silence registers nothing).
 
         The turn that later hears the whole capture with the same device and ``utterance_id``
         keeps this registration's report order and time, and its whole prints replace these:
@@ -264,6 +293,8 @@ class Pipeline:
         from askfirst.speech.acoustic import acoustic_fingerprint  # numpy: the speech extra
 
         print_ = acoustic_fingerprint(audio.pcm, audio.sample_rate, key=self._broadcast_key)
+        if len(print_) == 0:
+            return None  # silence so far: nothing to compare; the whole turn registers itself
         return self.store.note_capture(
             PeerCapture(
                 device_id=device_id,
@@ -431,13 +462,19 @@ class Pipeline:
         return self.decide(heard)
 
     def handle_or_defer(self, turn: TurnInput) -> TurnResult | Deferred:
-        """:meth:`handle` without the wait: a turn that must still wait for other devices'
+        """:meth:`handle` without the wait: a text turn that must still wait for other devices'
         reports is registered and answered with a :class:`Deferred` saying when to send it
-        again, with the same ``utterance_id`` (the device API's 202); the resend is decided."""
+        again, with the same ``utterance_id`` (the device API's 202); the resend is decided.
+        An audio turn sleeps what is left of its wait instead (see :meth:`hear`)."""
         if turn.utterance_id is None:
             turn = replace(turn, utterance_id=self._new_id())
         heard = self.hear(turn)
         deadline = self.decide_at(heard)
+        if deadline is not None and turn.audio is not None:
+            # Audio registered itself before its transcription, which used most of the wait;
+            # sending the audio again would cost a second transcription: sleep the rest.
+            self._sleep(max(0.0, (deadline - self._clock()).total_seconds()))
+            deadline = None
         if deadline is not None:
             remaining = (deadline - self._clock()).total_seconds()
             return Deferred(

@@ -47,6 +47,10 @@ class TurnInput:
     """Text turns only: True when the device's own wake-word engine fired and cut the wake word
     from the audio it transcribed (a Wyoming peer such as Home Assistant), so the text is read
     as the words after it. Audio turns spot the wake word themselves; None: the text decides."""
+    opened_on: str | None = None
+    """The device this capture's opening was registered under while it streamed, when that is
+    not ``device_id`` (a Wyoming speech-to-text connection names no device; the conversation
+    turn does): the registration moves to this turn's device, keeping its place and time."""
 
     @property
     def household(self) -> str:

@@ -64,7 +64,7 @@ class DeferredBody(BaseModel):
     status: Literal["pending"] = "pending"
     utterance_id: str = Field(description="Send the capture again with this utterance_id.")
     decide_at: datetime = Field(
-        description="When other devices' reports of the same sound are all in: the capture's "
-        "start plus the broadcast hold."
+        description="When other devices' reports of the same sound are all in: the broadcast "
+        "hold after the server first registered the capture."
     )
     retry_after: float = Field(description="Seconds from now until decide_at.")

@@ -1,14 +1,16 @@
 """The device API's request bodies as pydantic models: the server's parser and its OpenAPI.
 
 Every body forbids fields it does not know (a misspelled ``limt_ad_tracking`` is a 422, not a
-silently ignored flag), every string has a size limit, and :func:`parse` turns pydantic's
-errors into one 422 naming the field, what was expected and what arrived. The OpenAPI document
+silently ignored flag), every string has a size limit in UTF-8 bytes (``core.limits``, the
+same the store checks), and :func:`parse` turns pydantic's errors into one 422 naming the
+field, what was expected and what arrived. The OpenAPI document
 (``askfirst.skill.api.openapi``) is generated from these same models, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -18,23 +20,29 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StrictBool,
     StrictFloat,
     StrictInt,
     StringConstraints,
     ValidationError,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from askfirst.core.capture import Trigger
+from askfirst.core.limits import (
+    MAX_ID_BYTES,
+    MAX_LOCALE_BYTES,
+    MAX_TEXT_BYTES,
+    describe,
+    utf8_size,
+)
 from askfirst.skill.errors import SkillError
 
-MAX_ID_CHARS = 128
-"""Ids (utterance, session, user, offer, decision): more than any UUID or Alexa id needs."""
-MAX_TEXT_CHARS = 2000
-"""A transcript: a minute of fast speech is about 1,000 characters."""
-MAX_LOCALE_CHARS = 35
-"""The longest BCP 47 tag worth accepting (RFC 5646 recommends 35)."""
 MAX_TIME_CHARS = 64
+"""A time is parsed, not kept: longer text is no ISO 8601 time."""
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -85,16 +93,48 @@ def _finite(value: float | None) -> float | None:  # an int is a float here
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Utf8Bytes:
+    """At most ``limit`` bytes of UTF-8: checked on the value (a 422 ``field_too_large``) and
+    stated in the JSON schema as ``x-maxBytes``, with ``maxLength`` the same number (no string
+    of more characters can fit, since a character is at least one byte)."""
+
+    limit: int
+
+    def _check(self, value: str) -> str:
+        size = utf8_size(value)
+        if size > self.limit:
+            raise PydanticCustomError(
+                "field_too_large",
+                "at most {limit} bytes of UTF-8",
+                {"limit": self.limit, "size": size},
+            )
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.update({"maxLength": self.limit, "x-maxBytes": self.limit})
+        return json_schema
+
+
 Id = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_ID_CHARS),
+    StringConstraints(min_length=1),
+    Utf8Bytes(MAX_ID_BYTES),
     AfterValidator(_non_blank),
 ]
 Time = Annotated[datetime, BeforeValidator(_time)]
-Locale = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LOCALE_CHARS)]
+Locale = Annotated[str, StringConstraints(min_length=1), Utf8Bytes(MAX_LOCALE_BYTES)]
 Flag = StrictBool | None
 FormFlag = Annotated[StrictBool | None, BeforeValidator(_flag)]
-Transcript = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+Transcript = Annotated[str, Utf8Bytes(MAX_TEXT_BYTES)]
 
 
 class _Body(BaseModel):
@@ -188,14 +228,18 @@ def refusal(exc: ValidationError) -> SkillError:
             code="unknown_field",
             status=422,
         )
-    if kind in ("string_too_long", "string_too_short") and isinstance(got, str):
-        limit = error.get("ctx", {}).get(
-            "max_length" if kind == "string_too_long" else "min_length"
-        )
-        bound = "at most" if kind == "string_too_long" else "at least"
+    if kind == "field_too_large" and isinstance(got, str):
+        ctx = error.get("ctx", {})
         return SkillError(
-            f"{where}: expected {bound} {limit} characters, got {len(got)}",
-            code="field_too_long" if kind == "string_too_long" else "invalid_field",
+            describe(field=where, limit=ctx["limit"], size=ctx["size"], characters=len(got)),
+            code="field_too_large",
+            status=422,
+        )
+    if kind == "string_too_short" and isinstance(got, str):
+        limit = error.get("ctx", {}).get("min_length")
+        return SkillError(
+            f"{where}: expected at least {limit} characters, got {len(got)}",
+            code="invalid_field",
             status=422,
         )
     message = str(error["msg"])

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from askfirst.core.errors import CoreError
 from askfirst.policy.errors import PolicyError
 from askfirst.skill import replies
-from askfirst.store.errors import StoreError, StoreUnavailable
+from askfirst.store.errors import FieldTooLarge, StoreError, StoreUnavailable
 from askfirst.turn.errors import TurnError
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ def http_error(exc: BaseException) -> tuple[int, ErrorBody]:
         return exc.status, exc.to_json()
     if isinstance(exc, CoreError):
         logger.info("%s %s -> 422 %s: %s", _method(), _path(), exc.code, exc.message)
+        return 422, error_body(exc.code, exc.message)
+    if isinstance(exc, FieldTooLarge):  # the edges check the same limits first: a gap, logged
+        logger.warning("%s %s -> 422 %s (refused by the store)", _method(), _path(), exc.code)
         return 422, error_body(exc.code, exc.message)
     if isinstance(exc, StoreUnavailable):
         logger.error("store unavailable, failing closed: %s", exc.message)

@@ -89,6 +89,8 @@ class Connection(AsyncEventHandler):
         peer = writer.get_extra_info("peername")
         self.peer = str(peer[0]) if isinstance(peer, tuple) and peer else "local"
         self._signals = Signals()
+        self._started: TriggerFacts | None = None
+        """The trigger of the utterance being streamed, fixed at its ``audio-start``."""
         self._transcribe: Transcribe | None = None
         self._utterance: Utterance | None = None
         self._stream_language: str | None = None
@@ -246,8 +248,10 @@ class Connection(AsyncEventHandler):
         # A wake word (a detection, or a pipeline started at wake) could have come from a
         # loudspeaker: its opening seconds are registered for broadcast detection as they
         # arrive. Other captures are not fingerprinted at all.
-        trigger = trigger_of(self._signals, service.listener).trigger
-        could_be_broadcast = trigger is Trigger.WAKE_WORD
+        # What was said before the audio describes it: the trigger is fixed here, so the
+        # opening registered (or not) and the turn's trigger cannot disagree.
+        self._started = trigger_of(self._signals, service.listener)
+        could_be_broadcast = self._started.trigger is Trigger.WAKE_WORD
         utterance = Utterance(
             audio_format=audio_format,
             max_seconds=service.settings.max_audio_seconds,
@@ -308,7 +312,8 @@ class Connection(AsyncEventHandler):
             seconds=utterance.transcribing_seconds,
             after_stop=time.monotonic() - stopped,
         )
-        facts = trigger_of(self._signals, self.service.listener)
+        facts = self._started or trigger_of(self._signals, self.service.listener)
+        self._started = None
         self.service.recall.heard(
             peer=self.peer,
             text=transcript.text,
@@ -318,6 +323,7 @@ class Connection(AsyncEventHandler):
                 end=datetime.now(UTC),
                 stopped=stopped,
                 utterance_id=utterance.utterance_id,
+                device_id=utterance.device_id,
             ),
         )
         self._signals = Signals()
@@ -363,6 +369,7 @@ class Connection(AsyncEventHandler):
         conversation = _field(context, "conversation_id", str, "transcript.context")
         now = datetime.now(UTC)
         utterance_id: str | None = None
+        opened_on: str | None = None
         facts: TriggerFacts
         start = end = now
         heard = service.recall.take_heard(peer=self.peer, text=text)
@@ -372,7 +379,7 @@ class Connection(AsyncEventHandler):
             facts = TriggerFacts(Trigger.FOLLOW_UP, None, "conversation_id")
         elif heard is not None:
             facts, start, end = heard.trigger, heard.start, heard.end
-            utterance_id = heard.utterance_id
+            utterance_id, opened_on = heard.utterance_id, heard.device_id
         else:
             facts = trigger_of(self._signals, service.listener)
         self._signals = Signals()
@@ -390,6 +397,7 @@ class Connection(AsyncEventHandler):
             session_id=conversation,
             wake_word_verified=facts.wake_word_verified,
             utterance_id=utterance_id,
+            opened_on=opened_on,
         )
         pipeline = service.pipeline
         result = await _handle(pipeline, turn)

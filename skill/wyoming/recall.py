@@ -38,6 +38,8 @@ class HeardFacts:
     """``time.monotonic()`` at ``audio-stop``."""
     utterance_id: str | None = None
     """The id the utterance's opening was registered under: its turn is decided under it."""
+    device_id: str | None = None
+    """The device the speech-to-text connection spoke for (the opening's registration)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,6 +135,7 @@ class Servers:
         broadcast_key: str | None = BROADCAST_KEY,
         broadcast_hold_seconds: float = 0,
         device_tokens: dict[str, str] | None = None,
+        store_timeout_seconds: float | None = None,
     ) -> Server:
         """Start a server (without waiting for it) with the shared tokens, key and policy."""
         port = free_port()
@@ -154,6 +155,8 @@ class Servers:
         )
         if broadcast_key is not None:
             environ["ASKFIRST_BROADCAST_KEY"] = broadcast_key
+        if store_timeout_seconds is not None:
+            environ["ASKFIRST_STORE_TIMEOUT_SECONDS"] = str(store_timeout_seconds)
         log = self.folder / f"{name}.log"
         command = [
             str(ASKFIRST),

@@ -46,7 +46,7 @@ QUESTIONS = (
 )
 SHOES = "what running shoes do you recommend"
 CAP_RULE = "R9.frequency_cap"
-TIMEOUT = 15
+TIMEOUT = 45
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +87,10 @@ def fleet(servers: Servers, pg_database: str) -> Iterator[Fleet]:
     try:
         proxied = with_address(pg_database, host="127.0.0.1", port=proxy.port)
         closed = with_address(pg_database, host="127.0.0.1", port=free_port())
-        a = servers.start("a", store_url=pg_database)
-        b = servers.start("b", store_url=pg_database)
+        # 40 concurrent turns of one user queue on that user's lock: on a loaded machine the
+        # queue outlasts the 2 s production deadline, which these tests are not about.
+        a = servers.start("a", store_url=pg_database, store_timeout_seconds=15)
+        b = servers.start("b", store_url=pg_database, store_timeout_seconds=15)
         c = servers.start("c", store_url=proxied, workers=1)
         down = servers.start("down", store_url=closed, workers=1, threads=2)
         for server in (a, b, c):
@@ -153,14 +155,15 @@ def askfirst(*commands: list[str]) -> list[tuple[int, str, str]]:
         for command in commands
     ]
     results = []
-    for process in processes:
-        try:
+    try:
+        for process in processes:
             out, err = process.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            results.append((process.returncode, out, err))
+    finally:
+        for process in processes:  # a timeout must not leave the others running, pipes open
+            if process.poll() is None:
+                process.kill()
             process.communicate()
-            raise
-        results.append((process.returncode, out, err))
     return results
 
 

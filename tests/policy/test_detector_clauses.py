@@ -49,6 +49,14 @@ MULTI_QUESTIONS: list[tuple[str, K, str | None, str | None]] = [
     ),
     ("we're having guests, how much is the recipe pack", K.PRICE, "recipe pack", PACK),
     ("my earbuds are broken but do you sell headphones", K.AVAILABILITY, "headphones", PHONES),
+    # "and" ends a clause, so the first one asks ("between the earbuds" / "compare the headphones")
+    (
+        "what's the difference between the earbuds and the headphones",
+        K.RECOMMENDATION,
+        "earbuds",
+        PHONES,
+    ),
+    ("compare the headphones and earbuds", K.RECOMMENDATION, "headphones", PHONES),
     ("I drink a lot of tea, what's the best green tea", K.RECOMMENDATION, "green tea", TEA),
     (
         "the old ones hurt my feet - are running shoes on sale this week",
@@ -207,8 +215,8 @@ def test_the_cue_names_the_pattern_the_question_clause_matched(policy: Policy) -
     )
     assert question is not None
     assert question.cue == (
-        "AskRecommendation: (what|which) [<good>|kind of|type of] <p> (do|would) you <recommend>"
-        " <for_use> [product='running shoes' -> shoes-trailblazer]"
+        "AskRecommendation: (what|which) [<good>|kind of|type of] <p> (do|would) you [guys|all]"
+        " <recommend> <for_use> [product='running shoes' -> shoes-trailblazer]"
     )
     assert question.topic == "running shoes"
 

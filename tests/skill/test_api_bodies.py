@@ -12,9 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel
 
+from askfirst.core.limits import MAX_ID_BYTES, MAX_TEXT_BYTES
 from askfirst.skill.api.bodies import (
-    MAX_ID_CHARS,
-    MAX_TEXT_CHARS,
     AssistantAskedBody,
     DeclinedBody,
     UtteranceBody,
@@ -58,10 +57,11 @@ def test_unknown_fields_are_a_422(
 @pytest.mark.parametrize(
     ("fields", "field", "limit"),
     [
-        ({"user_id": "u" * 10_000}, "user_id", MAX_ID_CHARS),
-        ({"utterance_id": "u" * 3_000}, "utterance_id", MAX_ID_CHARS),
-        ({"session_id": "s" * (MAX_ID_CHARS + 1)}, "session_id", MAX_ID_CHARS),
-        ({"text": "coffee " * 280_000}, "text", MAX_TEXT_CHARS),
+        ({"user_id": "u" * 10_000}, "user_id", MAX_ID_BYTES),
+        ({"utterance_id": "u" * 3_000}, "utterance_id", MAX_ID_BYTES),
+        ({"session_id": "s" * (MAX_ID_BYTES + 1)}, "session_id", MAX_ID_BYTES),
+        ({"session_id": "세" * (MAX_ID_BYTES // 3 + 1)}, "session_id", MAX_ID_BYTES),
+        ({"text": "coffee " * 280_000}, "text", MAX_TEXT_BYTES),
     ],
 )
 def test_oversized_fields_are_a_422_naming_field_and_limit(
@@ -69,8 +69,8 @@ def test_oversized_fields_are_a_422_naming_field_and_limit(
 ) -> None:
     body = {"text": ASK, "capture": capture(), **fields}
     status, code, message = refused(client.post("/v1/utterances", json=body, headers=auth()))
-    assert (status, code) == (422, "field_too_long")
-    assert message.startswith(f"{field}: expected at most {limit} characters, got "), message
+    assert (status, code) == (422, "field_too_large")
+    assert message.startswith(f"{field}: expected at most {limit} bytes of UTF-8, got "), message
     assert "coffee" not in message
 
 
@@ -116,7 +116,8 @@ def test_the_openapi_document_is_generated_from_the_models(client: FlaskClient) 
         assert set(schemas[name]["properties"]) == set(model.model_fields)
     assert schemas["CaptureBody"]["additionalProperties"] is False
     assert schemas["CaptureBody"]["required"] == ["trigger"]
-    assert schemas["UtteranceBody"]["properties"]["text"]["maxLength"] == MAX_TEXT_CHARS
+    text = schemas["UtteranceBody"]["properties"]["text"]
+    assert (text["maxLength"], text["x-maxBytes"]) == (MAX_TEXT_BYTES, MAX_TEXT_BYTES)
     content = document["paths"]["/v1/utterances"]["post"]["requestBody"]["content"]
     assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/UtteranceBody"}
     result = schemas["TurnResultBody"]

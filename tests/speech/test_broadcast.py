@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -120,3 +121,45 @@ def test_bad_windows_and_peers_are_refused() -> None:
         PeerCapture(device_id="k", at=T0)
     with pytest.raises(CaptureContextError, match=r"at: expected a timezone-aware datetime"):
         PeerCapture(device_id="k", at=datetime(2024, 1, 1), text_print=b"x" * 8)
+
+
+def test_a_broadcast_storm_stops_comparing_once_the_outcome_is_settled() -> None:
+    """Thousands of homes heard the advert: the outcome is a broadcast after a few matches,
+    heard_by names the first MAX_HEARD_BY devices, and a storm that starts with this
+    household's own speakers still ends as a broadcast."""
+    from askfirst.speech.broadcast import MAX_HEARD_BY
+
+    storm = [cap(f"tv-{n}", 0.1, household=f"home-{n}", seq=n + 10) for n in range(3000)]
+    hearing = resolve(me=ME, peers=storm)
+    assert hearing.outcome is Outcome.BROADCAST
+    assert hearing.devices == tuple(f"tv-{n}" for n in range(MAX_HEARD_BY))
+    own = [cap(f"hall-{n}", 0.1, household="flat-12", seq=n + 1) for n in range(40)]
+    later = resolve(me=ME, peers=[*own, *storm])
+    assert later.outcome is Outcome.BROADCAST and "tv-0" in later.devices
+    unrelated = [
+        cap(f"tv-{n}", 0.1, household=f"home-{n}", text="what's the weather", seq=n + 10)
+        for n in range(200)
+    ]
+    assert resolve(me=ME, peers=unrelated).outcome is Outcome.ALONE
+
+
+def test_an_opening_whose_turn_never_came_does_not_take_the_answer() -> None:
+    """A satellite registered its opening first (audio print only) but its turn was handled
+    elsewhere: the speaker whose turn was heard answers; the satellite's capture, if its turn
+    does come, sees that answer."""
+    import numpy as np
+
+    from askfirst.speech.acoustic import acoustic_fingerprint
+
+    rng = np.random.default_rng(7)
+    pcm = (rng.standard_normal(16000 * 3) * 3000).astype("<i2").tobytes()
+    sound = acoustic_fingerprint(pcm, 16000, key=KEY).to_bytes()
+    opening = dataclasses.replace(
+        cap("hall", household="flat-12", seq=1), text_print=b"", audio_print=sound
+    )
+    me = dataclasses.replace(ME, audio_print=sound)
+    assert resolve(me=me, peers=[opening]).outcome is Outcome.ANSWERING
+    heard_first = cap("hall", household="flat-12", seq=1)
+    assert resolve(me=ME, peers=[heard_first]) == Hearing(
+        Outcome.ANSWERED_ELSEWHERE, devices=("hall",), answered_by="hall"
+    )

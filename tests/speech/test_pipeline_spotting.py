@@ -6,23 +6,28 @@ audio with ``ko-KR``'s spotting phrases and confirms the trigger only when "ì•„ë
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import time
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.peers import PeerCapture
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
 from askfirst.skill.settings import Settings
-from askfirst.speech.audio import read_wav
+from askfirst.speech.audio import Audio, read_wav
 from askfirst.speech.tagging import TagReason
+from askfirst.speech.transcriber import Transcriber, Transcript, TranscriptStream
 from askfirst.speech.vosk_engine import VoskTranscriber
 from askfirst.store.base import open_store
+from askfirst.store.interface import Store
 from askfirst.turn.pipeline import Pipeline
 from askfirst.turn.transcribers import TranscriberSet
-from askfirst.turn.values import TurnInput
+from askfirst.turn.values import Deferred, TurnInput
 from tests.speech.conftest import KO_DATA
 
 pytestmark = pytest.mark.vosk
@@ -91,3 +96,63 @@ def test_a_clip_not_opening_with_the_wake_word_is_a_false_trigger(
     assert result.tag.reasons[0] == TagReason.FALSE_TRIGGER.value, result.tag.reasons
     assert not result.decided().permit
     assert result.decided().rule == "R1.prompted"
+
+
+class Watched(Transcriber):
+    """The session's Vosk transcriber, noting what the store held when a transcription began."""
+
+    def __init__(self, inner: Transcriber, store: Store) -> None:
+        self.inner, self.store = inner, store
+        self.registered_before: list[list[PeerCapture]] = []
+
+    def transcribe(self, audio: Audio, *, alternatives: int = 0) -> Transcript:
+        self.registered_before.append(
+            self.store.peers(around=T0, seconds=60, exclude_device="nobody")
+        )
+        return self.inner.transcribe(audio, alternatives=alternatives)
+
+    def spot(self, audio: Audio, *, phrases: Sequence[str], seconds: float = 2.0) -> Transcript:
+        return self.inner.spot(audio, phrases=phrases, seconds=seconds)
+
+    def stream(self, *, sample_rate: int) -> TranscriptStream:
+        return self.inner.stream(sample_rate=sample_rate)
+
+    @property
+    def ready(self) -> bool:
+        return self.inner.ready
+
+    def close(self) -> None:
+        """The session's transcriber stays open."""
+
+
+def test_a_wake_word_recording_is_registered_before_it_is_transcribed(
+    ko_transcriber: VoskTranscriber, tmp_path: Path
+) -> None:
+    """Its acoustic print is in the registry when the recogniser starts, so the wait for other
+    devices runs during transcription; with ``Prefer: respond-async`` an audio turn is never
+    deferred (a resend would transcribe it again): only what is left of the wait is slept."""
+    store = open_store(f"sqlite:///{tmp_path / 'askfirst.db'}")
+    watched = Watched(ko_transcriber, store)
+    started = time.monotonic()
+    sleeps: list[float] = []
+    pipeline = Pipeline(
+        policy=load_policy(EXAMPLE_POLICY_PATH),
+        store=store,
+        transcribers=TranscriberSet({"ko-KR": watched}),
+        config=Settings(broadcast_key="k" * 32, broadcast_hold_seconds=0.5).turn_config(),
+        clock=lambda: T0 + timedelta(seconds=time.monotonic() - started),
+        sleep=sleeps.append,
+    )
+    try:
+        result = pipeline.handle_or_defer(
+            dataclasses.replace(wake_word_turn("wake_coffee"), utterance_id="lr-1")
+        )
+    finally:
+        store.close()
+    assert not isinstance(result, Deferred)
+    assert result.tag.tag is UtteranceTag.PROMPTED
+    [before] = watched.registered_before
+    [entry] = before
+    assert entry.device_id == "living-room" and entry.audio_print and not entry.text_print
+    assert entry.utterance_id == result.utterance.id
+    assert len(sleeps) <= 1 and all(0 <= s <= 0.5 for s in sleeps)

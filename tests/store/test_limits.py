@@ -14,10 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from askfirst.core.limits import (
+    MAX_ID_BYTES,
+    MAX_KEY_BYTES,
+    MAX_LOCALE_BYTES,
+    MAX_TEXT_BYTES,
+)
 from askfirst.core.peers import PeerCapture
 from askfirst.core.windows import ListeningWindow
 from askfirst.store.errors import BadValueError, FieldTooLarge
-from askfirst.store.limits import MAX_ID_BYTES, MAX_TEXT_BYTES
 from askfirst.store.schema import audit_log
 from askfirst.store.sql import SqlStore
 from tests.store.builders import NOW, consent, decision, utterance
@@ -97,3 +102,37 @@ def test_values_at_the_limits_are_kept(store: SqlStore) -> None:
 def test_the_limit_counts_utf8_bytes_not_characters(store: SqlStore) -> None:
     with pytest.raises(FieldTooLarge, match=f"at most {MAX_TEXT_BYTES} bytes"):
         record(store, text="가" * (MAX_TEXT_BYTES // 3 + 1))
+
+
+def sized(size: int) -> str:
+    """Korean and ASCII, exactly ``size`` bytes of UTF-8."""
+    return "가" * (size // 3) + "x" * (size % 3)
+
+
+LIMITS: dict[str, tuple[int, Callable[[SqlStore, str], object]]] = {
+    "user_id": (MAX_KEY_BYTES, lambda s, v: record(s, user_id=v)),
+    "utterance.id": (MAX_KEY_BYTES, lambda s, v: record(s, id=v)),
+    "utterance.device_id": (MAX_KEY_BYTES, lambda s, v: record(s, device_id=v)),
+    "utterance.session_id": (MAX_ID_BYTES, lambda s, v: record(s, session_id=v)),
+    "utterance.text": (MAX_TEXT_BYTES, lambda s, v: record(s, text=v)),
+    "utterance.locale": (MAX_LOCALE_BYTES, lambda s, v: record(s, locale=v)),
+    "decision.id": (MAX_ID_BYTES, lambda s, v: record(s, decision_id=v)),
+    "offer_id": (
+        MAX_ID_BYTES,
+        lambda s, v: s.record_declined(user_id="user-1", offer_id=v, decision_id=None, now=NOW),
+    ),
+}
+
+
+@pytest.mark.parametrize("field", list(LIMITS))
+def test_the_store_keeps_what_the_edge_lets_through_and_refuses_one_byte_more(
+    store: SqlStore, field: str
+) -> None:
+    """The store's limits are ``core.limits``', as the HTTP edge's are: at the limit a value is
+    kept, one byte over it is refused, nothing written."""
+    limit, write = LIMITS[field]
+    with pytest.raises(FieldTooLarge, match=f"at most {limit} bytes of UTF-8, got {limit + 1}"):
+        write(store, sized(limit + 1))
+    assert store.record_count() == 0
+    write(store, sized(limit))
+    assert store.record_count() == 1

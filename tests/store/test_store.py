@@ -251,9 +251,24 @@ def test_peers_are_captures_within_the_window_in_report_order_and_expire(store: 
     store.mark_answered(device_id="tv-room", utterance_id="u1")
     (answered,) = store.peers(around=NOW, seconds=0.1, exclude_device="kitchen")
     assert answered.answered
-    # A capture 20 s later sweeps out everything older than keep_seconds.
-    store.note_capture(_cap("x", 20.0), now=NOW, keep_seconds=10.0)
+    # A capture noted 20 s later sweeps out everything noted more than keep_seconds before.
+    store.note_capture(_cap("x", 20.0), now=NOW + timedelta(seconds=20), keep_seconds=10.0)
     assert store.peers(around=NOW, seconds=60, exclude_device="x") == []
+
+
+def test_captures_expire_by_the_servers_clock_not_a_devices(store: SqlStore) -> None:
+    """A device whose clock runs ahead (within the accepted skew) reports a capture: its time
+    must not sweep the other homes' registrations of the moment (an advert's peers would be
+    gone, and the next home to report it would be offered); nor does a device clock running
+    behind make a capture expire as soon as it is noted."""
+    tv = store.note_capture(_cap("tv-room", 0.0, household="flat-1"), now=NOW)
+    store.note_capture(_cap("fast", 60.0, household="flat-2"), now=NOW + timedelta(seconds=0.2))
+    slow = store.note_capture(
+        _cap("slow", -60.0, household="flat-3"), now=NOW + timedelta(seconds=0.3)
+    )
+    store.note_capture(_cap("kitchen", 0.1, household="flat-4"), now=NOW + timedelta(seconds=0.4))
+    assert store.peers(around=NOW, seconds=1.5, exclude_device="kitchen") == [tv]
+    assert store.peers(around=slow.at, seconds=1.5, exclude_device="kitchen") == [slow]
 
 
 def test_a_later_report_of_a_capture_keeps_its_place_and_grows_its_prints(store: SqlStore) -> None:
@@ -278,6 +293,61 @@ def test_a_later_report_of_a_capture_keeps_its_place_and_grows_its_prints(store:
     assert (whole.text_print, whole.audio_print) == (b"\x06" * 16, b"\x05" * 40)
     (seen,) = store.peers(around=NOW, seconds=1, exclude_device="other")
     assert (seen.text_print, seen.audio_print, seen.noted_at) == (b"\x06" * 16, b"\x05" * 40, NOW)
+
+
+def test_an_id_reused_for_another_capture_is_a_new_registration(store: SqlStore) -> None:
+    first = store.note_capture(
+        PeerCapture(device_id="den", at=NOW, utterance_id="u1", text_print=b"\x01" * 16), now=NOW
+    )
+    later = NOW + timedelta(seconds=4)
+    second = store.note_capture(
+        PeerCapture(device_id="den", at=later, utterance_id="u1", text_print=b"\x02" * 8),
+        now=later,
+    )
+    assert second.noted_at == later and first.noted_at == NOW
+    assert second.text_print == b"\x02" * 8, "not the earlier capture's longer print"
+    [kept] = store.peers(around=later, seconds=60, exclude_device="nobody")
+    assert (kept.at, kept.text_print) == (later, b"\x02" * 8)
+
+
+def test_a_capture_moves_to_the_device_its_turn_named(store: SqlStore) -> None:
+    opening = store.note_capture(
+        PeerCapture(
+            device_id="listener", at=NOW, utterance_id="listener/u1", audio_print=b"\x05" * 40
+        ),
+        now=NOW,
+    )
+    assert store.move_capture(
+        device_id="listener",
+        utterance_id="listener/u1",
+        to_device="ha:sat-1",
+        to_household="kim",
+        to_utterance_id="ha%3Asat-1/u1",
+    )
+    [moved] = store.peers(around=NOW, seconds=1, exclude_device="nobody")
+    assert (moved.device_id, moved.household, moved.utterance_id) == (
+        "ha:sat-1",
+        "kim",
+        "ha%3Asat-1/u1",
+    )
+    assert (moved.seq, moved.noted_at, moved.audio_print) == (opening.seq, NOW, b"\x05" * 40)
+    assert not store.move_capture(
+        device_id="listener",
+        utterance_id="listener/u1",
+        to_device="x",
+        to_household="x",
+        to_utterance_id="x/u1",
+    ), "nothing left to move"
+    store.note_capture(
+        PeerCapture(device_id="b", at=NOW, utterance_id="b/1", text_print=b"\x01" * 8), now=NOW
+    )
+    assert not store.move_capture(
+        device_id="ha:sat-1",
+        utterance_id="ha%3Asat-1/u1",
+        to_device="b",
+        to_household="b",
+        to_utterance_id="b/1",
+    ), "the new key is taken"
 
 
 def test_known_media_keeps_fingerprints_only(store: SqlStore) -> None:
