@@ -376,6 +376,7 @@ class SqlStore(Store):
                 earlier = conn.execute(
                     select(
                         peers.c.id,
+                        peers.c.at,
                         peers.c.answered,
                         peers.c.noted_at,
                         peers.c.text_print,
@@ -385,6 +386,12 @@ class SqlStore(Store):
                         peers.c.utterance_id == peer.utterance_id,
                     )
                 ).first()
+                if earlier is not None and earlier.at != at:
+                    # The device reused the id for another capture (another start): that one
+                    # is new, and must neither inherit the old one's registration time (and so
+                    # skip its wait) nor be compared with the old one's prints.
+                    conn.execute(delete(peers).where(peers.c.id == earlier.id))
+                    earlier = None
                 if earlier is not None:
                     # A later report of the same capture (the whole of what an opening began,
                     # or a resend) keeps its place and its first registration; the longer
@@ -464,7 +471,7 @@ class SqlStore(Store):
                 peers.c.utterance_id == peer.utterance_id,
             )
         ).first()
-        if row is None:
+        if row is None or row.at != db_time(peer.at, field="peer.at"):
             return None
         return replace(
             peer,

@@ -295,6 +295,21 @@ def test_a_later_report_of_a_capture_keeps_its_place_and_grows_its_prints(store:
     assert (seen.text_print, seen.audio_print, seen.noted_at) == (b"\x06" * 16, b"\x05" * 40, NOW)
 
 
+def test_an_id_reused_for_another_capture_is_a_new_registration(store: SqlStore) -> None:
+    first = store.note_capture(
+        PeerCapture(device_id="den", at=NOW, utterance_id="u1", text_print=b"\x01" * 16), now=NOW
+    )
+    later = NOW + timedelta(seconds=4)
+    second = store.note_capture(
+        PeerCapture(device_id="den", at=later, utterance_id="u1", text_print=b"\x02" * 8),
+        now=later,
+    )
+    assert second.noted_at == later and first.noted_at == NOW
+    assert second.text_print == b"\x02" * 8, "not the earlier capture's longer print"
+    [kept] = store.peers(around=later, seconds=60, exclude_device="nobody")
+    assert (kept.at, kept.text_print) == (later, b"\x02" * 8)
+
+
 def test_a_capture_moves_to_the_device_its_turn_named(store: SqlStore) -> None:
     opening = store.note_capture(
         PeerCapture(
