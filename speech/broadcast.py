@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -153,7 +153,7 @@ def _answers_first(captures: Sequence[PeerCapture]) -> PeerCapture:
 def resolve(
     *,
     me: PeerCapture,
-    peers: Sequence[PeerCapture],
+    peers: Iterable[PeerCapture],
     known_media: Sequence[KnownMedia] = (),
     window_seconds: float = DEFAULT_BROADCAST_SECONDS,
 ) -> Hearing:

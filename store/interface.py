@@ -133,8 +133,17 @@ class Store(ABC):
         no such capture or the new key is taken already."""
 
     @abstractmethod
-    def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
-        """Other devices' captures that started within ``seconds`` of ``around``."""
+    def peers(
+        self,
+        *,
+        around: datetime,
+        seconds: float,
+        exclude_device: str,
+        after_seq: int = 0,
+        limit: int | None = None,
+    ) -> list[PeerCapture]:
+        """Other devices' captures that started within ``seconds`` of ``around``, in report
+        order; a page of at most ``limit`` of those reported after ``after_seq``."""
 
     @abstractmethod
     def mark_answered(self, *, device_id: str, utterance_id: str) -> None:

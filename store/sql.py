@@ -482,20 +482,34 @@ class SqlStore(Store):
             noted_at=from_db_time(row.noted_at),
         )
 
-    def peers(self, *, around: datetime, seconds: float, exclude_device: str) -> list[PeerCapture]:
+    def peers(
+        self,
+        *,
+        around: datetime,
+        seconds: float,
+        exclude_device: str,
+        after_seq: int = 0,
+        limit: int | None = None,
+    ) -> list[PeerCapture]:
         _require_seconds(seconds, "seconds")
         check_size(exclude_device, "exclude_device", MAX_KEY_BYTES)
+        if limit is not None and limit < 1:
+            raise BadValueError(f"limit: expected a positive number of captures, got {limit!r}")
         span = timedelta(seconds=seconds)
+        query = (
+            select(peers)
+            .where(
+                peers.c.device_id != exclude_device,
+                peers.c.at >= db_time(around - span, field="around"),
+                peers.c.at <= db_time(around + span, field="around"),
+                peers.c.id > after_seq,
+            )
+            .order_by(peers.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
         with self._read() as conn:
-            rows = conn.execute(
-                select(peers)
-                .where(
-                    peers.c.device_id != exclude_device,
-                    peers.c.at >= db_time(around - span, field="around"),
-                    peers.c.at <= db_time(around + span, field="around"),
-                )
-                .order_by(peers.c.id)
-            ).all()
+            rows = conn.execute(query).all()
         return [
             PeerCapture(
                 device_id=str(r.device_id),

@@ -65,6 +65,9 @@ logger = logging.getLogger(__name__)
 KNOWN_MEDIA_SECONDS = 5.0
 """How long a process keeps its copy of the registered media before reading them again."""
 
+PEER_PAGE = 64
+"""Captures read from the registry at a time while comparing (see ``Pipeline._peers``)."""
+
 _HOLD_TRIGGERS = frozenset({Trigger.WAKE_WORD, Trigger.NONE})
 """Triggers a loudspeaker can fake, so a broadcast check applies before deciding."""
 
@@ -324,7 +327,7 @@ class Pipeline:
             seconds = self.config.broadcast_window_seconds
             hearing = resolve(
                 me=heard.peer,
-                peers=self.store.peers(
+                peers=self._peers(
                     around=capture.start, seconds=seconds, exclude_device=turn.device_id
                 ),
                 known_media=self._known_media(),
@@ -437,6 +440,26 @@ class Pipeline:
             decision=None,
             hearing=hearing,
         )
+
+    def _peers(
+        self, *, around: datetime, seconds: float, exclude_device: str
+    ) -> Iterator[PeerCapture]:
+        """Other devices' captures around ``around``, read a page at a time as they are compared:
+        in a broadcast storm (thousands of devices heard one advert) the comparison settles
+        after a few, and the rest are never read."""
+        after = 0
+        while True:
+            page = self.store.peers(
+                around=around,
+                seconds=seconds,
+                exclude_device=exclude_device,
+                after_seq=after,
+                limit=PEER_PAGE,
+            )
+            yield from page
+            if len(page) < PEER_PAGE:
+                return
+            after = page[-1].seq
 
     def _known_media(self) -> list[KnownMedia]:
         """The registered media, re-read at most every ``KNOWN_MEDIA_SECONDS``."""

@@ -8,12 +8,14 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from askfirst.core.capture import CaptureContext, Trigger
+from askfirst.core.peers import PeerCapture
 from askfirst.core.tags import UtteranceTag
 from askfirst.policy.config import EXAMPLE_POLICY_PATH, load_policy
 from askfirst.policy.detector import Command
@@ -524,3 +526,32 @@ def test_a_retry_racing_past_the_early_check_still_changes_nothing(pipeline: Pip
     assert later.tag.tag is UtteranceTag.PROMPTED
     out = io.StringIO()
     assert pipeline.store.audit_export(out) == 2
+
+
+def test_a_broadcast_storm_is_settled_without_reading_every_registration(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """500 homes heard the advert: the turn reads the registry a page at a time and stops once
+    the broadcast is certain, far short of all 500."""
+    text = "Alexa, what running shoes do you recommend?"
+    for n in range(500):
+        pipeline.hear(
+            dataclasses.replace(
+                say(
+                    pipeline, text, trigger=Trigger.WAKE_WORD, device=f"tv-{n}", at=0.01 * (n % 50)
+                ),
+                utterance_id=f"tv-{n}-1",
+            )
+        )
+    read: list[int] = []
+    real = pipeline.store.peers
+
+    def counting(**kwargs: Any) -> list[PeerCapture]:
+        page = real(**kwargs)
+        read.append(len(page))
+        return page
+
+    monkeypatch.setattr(pipeline.store, "peers", counting)
+    result = pipeline.decide(pipeline.hear(say(pipeline, text, trigger=Trigger.WAKE_WORD)))
+    assert result.tag.tag is UtteranceTag.AMBIENT and "broadcast" in result.tag.reasons
+    assert 0 < sum(read) <= 128, read
