@@ -256,6 +256,17 @@ def _send(conn: http.client.HTTPConnection, request: Request, name: str) -> bool
     return response.status == 200
 
 
+def run_workers(worker: Callable[[], None], connections: int) -> float:
+    """Run ``worker`` on ``connections`` threads at once; seconds until the last one ended."""
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
 def closed_loop(
     name: str,
     port: int,
@@ -294,13 +305,7 @@ def closed_loop(
             latencies.extend(local)
             errors[0] += bad
 
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = run_workers(worker, connections)
     return Result(name, f"closed x{connections}", len(latencies), errors[0], elapsed, latencies)
 
 
@@ -363,13 +368,7 @@ def closed_loop_deferred(
             latencies.extend(local)
             errors[0] += bad
 
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = run_workers(worker, connections)
     return Result(name, f"closed x{connections}", len(latencies), errors[0], elapsed, latencies)
 
 
@@ -417,11 +416,7 @@ def open_loop(
             latencies.extend(local)
             errors[0] += bad
 
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_workers(worker, connections)
     elapsed = time.perf_counter() - began
     return Result(name, f"open {rate:g}/s", len(latencies), errors[0], elapsed, latencies)
 

@@ -192,8 +192,13 @@ def _to_mono(body: bytes, fmt: _Format) -> bytes:
         )
     if fmt.channels == 1:
         return body
+    return stereo_to_mono(body)
+
+
+def stereo_to_mono(stereo: bytes) -> bytes:
+    """16-bit little-endian interleaved stereo to mono, each sample the mean of its channels."""
     samples = array.array("h")
-    samples.frombytes(body)
+    samples.frombytes(stereo)
     if sys.byteorder == "big":  # pragma: no cover - little-endian hosts only in CI
         samples.byteswap()
     mono = array.array(

@@ -68,8 +68,8 @@ class TurnTx(ABC):
 
     @abstractmethod
     def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
-        """Mark the device's capture answered in this turn's transaction (as
-        ``Store.mark_answered``): answered exactly when its decision is recorded."""
+        """Mark the device's capture answered in this turn's transaction, so it is answered
+        exactly when its decision is recorded: its household peers must not answer it too."""
 
 
 class Store(ABC):
@@ -144,10 +144,6 @@ class Store(ABC):
     ) -> list[PeerCapture]:
         """Other devices' captures that started within ``seconds`` of ``around``, in report
         order; a page of at most ``limit`` of those reported after ``after_seq``."""
-
-    @abstractmethod
-    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
-        """This device's capture was answered: its household peers must not answer it too."""
 
     @abstractmethod
     def add_media(self, media: KnownMedia) -> None:

@@ -23,7 +23,6 @@ from askfirst.core.windows import ListeningWindow
 from askfirst.policy.values import Decision, UserState
 from askfirst.store import audit, queries
 from askfirst.store.audit import Appended
-from askfirst.store.captures import mark_answered
 from askfirst.store.chain import Checkpoint, VerifyReport, ranges, shard_of
 from askfirst.store.checkpoint import latest_count, read_checkpoints, write_checkpoint
 from askfirst.store.codec import decision_from_json
@@ -525,12 +524,6 @@ class SqlStore(Store):
             )
             for r in rows
         ]
-
-    def mark_answered(self, *, device_id: str, utterance_id: str) -> None:
-        _require_text(device_id, "device_id")
-        _require_text(utterance_id, "utterance_id")
-        with self._write(self.shard_of(device_id)) as conn:
-            mark_answered(conn, device_id=device_id, utterance_id=utterance_id)
 
     # -- known media -----------------------------------------------------------------------
 

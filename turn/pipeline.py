@@ -274,6 +274,11 @@ class Pipeline:
         deadline = min(noted, now) + timedelta(seconds=self.config.broadcast_hold_seconds)
         return deadline if deadline > now else None
 
+    def seconds_to_wait(self, heard: Heard) -> float:
+        """Seconds from now until :meth:`decide_at` (0.0 when ``heard`` may be decided now)."""
+        deadline = self.decide_at(heard)
+        return 0.0 if deadline is None else max(0.0, (deadline - self._clock()).total_seconds())
+
     def note_opening(
         self,
         *,
@@ -351,18 +356,7 @@ class Pipeline:
                 broadcast=hearing.outcome is Outcome.BROADCAST,
                 known_media=hearing.outcome is Outcome.KNOWN_MEDIA,
             )
-            utterance = Utterance(
-                id=heard.utterance_id,
-                text=heard.transcript.text,
-                locale=heard.locale.code,
-                tag=tag.tag,
-                tag_reasons=tag.reasons,
-                at=capture.start,
-                device_id=turn.device_id,
-                user_id=turn.user_id,
-                session_id=turn.session_id,
-                clock=capture.clock,
-            )
+            utterance = _utterance(heard, tag)
             # Only a prompted utterance's words are ever read for meaning.
             command: Command | None = None
             question: Question | None = None
@@ -420,18 +414,7 @@ class Pipeline:
             broadcast=False,
         )
         return TurnResult(
-            utterance=Utterance(
-                id=heard.utterance_id,
-                text=heard.transcript.text,
-                locale=heard.locale.code,
-                tag=tag.tag,
-                tag_reasons=tag.reasons,
-                at=capture.start,
-                device_id=heard.turn.device_id,
-                user_id=heard.turn.user_id,
-                session_id=heard.turn.session_id,
-                clock=capture.clock,
-            ),
+            utterance=_utterance(heard, tag),
             transcript=heard.transcript.text,
             words=heard.transcript.words,
             tag=tag,
@@ -479,9 +462,8 @@ class Pipeline:
         await the wait themselves (hear, :meth:`decide_at`, decide), so no thread waits.
         """
         heard = self.hear(turn)
-        deadline = self.decide_at(heard)
-        if deadline is not None:
-            self._sleep(max(0.0, (deadline - self._clock()).total_seconds()))
+        if wait := self.seconds_to_wait(heard):
+            self._sleep(wait)
         return self.decide(heard)
 
     def handle_or_defer(self, turn: TurnInput) -> TurnResult | Deferred:
@@ -493,19 +475,19 @@ class Pipeline:
             turn = replace(turn, utterance_id=self._new_id())
         heard = self.hear(turn)
         deadline = self.decide_at(heard)
-        if deadline is not None and turn.audio is not None:
+        if deadline is None:
+            return self.decide(heard)
+        if turn.audio is not None:
             # Audio registered itself before its transcription, which used most of the wait;
             # sending the audio again would cost a second transcription: sleep the rest.
-            self._sleep(max(0.0, (deadline - self._clock()).total_seconds()))
-            deadline = None
-        if deadline is not None:
-            remaining = (deadline - self._clock()).total_seconds()
-            return Deferred(
-                utterance_id=turn.utterance_id or heard.utterance_id,
-                decide_at=deadline,
-                retry_after=remaining,
-            )
-        return self.decide(heard)
+            if wait := self.seconds_to_wait(heard):
+                self._sleep(wait)
+            return self.decide(heard)
+        return Deferred(
+            utterance_id=turn.utterance_id or heard.utterance_id,
+            decide_at=deadline,
+            retry_after=(deadline - self._clock()).total_seconds(),
+        )
 
     def handle_intent(
         self,
@@ -694,6 +676,23 @@ class Pipeline:
 
     def get_decision(self, decision_id: str) -> Decision | None:
         return self.store.get_decision(decision_id)
+
+
+def _utterance(heard: Heard, tag: TagResult) -> Utterance:
+    """The utterance ``heard`` is, with the tag it was given."""
+    turn = heard.turn
+    return Utterance(
+        id=heard.utterance_id,
+        text=heard.transcript.text,
+        locale=heard.locale.code,
+        tag=tag.tag,
+        tag_reasons=tag.reasons,
+        at=turn.capture.start,
+        device_id=turn.device_id,
+        user_id=turn.user_id,
+        session_id=turn.session_id,
+        clock=turn.capture.clock,
+    )
 
 
 def _refuse_retry(utterance_id: str, earlier: str | None) -> None:

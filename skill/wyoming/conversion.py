@@ -11,15 +11,13 @@ with an error naming what is accepted.
 
 from __future__ import annotations
 
-import array
 import logging
-import sys
 from dataclasses import dataclass
 
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart
 
 from askfirst.skill.wyoming.errors import WyomingError
-from askfirst.speech.audio import MAX_RATE, MIN_RATE
+from askfirst.speech.audio import MAX_RATE, MIN_RATE, stereo_to_mono
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +102,4 @@ class Converter:
         if self._passthrough:
             return chunk.audio
         pcm = self._converter.convert(chunk).audio
-        return pcm if self.format.channels == 1 else _average(pcm)
-
-
-def _average(stereo: bytes) -> bytes:
-    """16-bit interleaved stereo to mono, each sample the mean of its two channels."""
-    samples = array.array("h")
-    samples.frombytes(stereo)
-    if sys.byteorder == "big":  # pragma: no cover - little-endian hosts only in CI
-        samples.byteswap()
-    mono = array.array(
-        "h", [(a + b) >> 1 for a, b in zip(samples[0::2], samples[1::2], strict=True)]
-    )
-    if sys.byteorder == "big":  # pragma: no cover
-        mono.byteswap()
-    return mono.tobytes()
+        return pcm if self.format.channels == 1 else stereo_to_mono(pcm)

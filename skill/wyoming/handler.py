@@ -321,7 +321,6 @@ class Connection(AsyncEventHandler):
                 trigger=facts,
                 start=utterance.started_at,
                 end=datetime.now(UTC),
-                stopped=stopped,
                 utterance_id=utterance.utterance_id,
                 device_id=utterance.device_id,
             ),
@@ -440,9 +439,8 @@ async def _handle(pipeline: Pipeline, turn: TurnInput) -> TurnResult:
     heard, result = await asyncio.to_thread(_hear_or_decide, pipeline, turn)
     if result is not None:
         return result
-    deadline = pipeline.decide_at(heard)
-    if deadline is not None:
-        await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()))
+    if wait := pipeline.seconds_to_wait(heard):
+        await asyncio.sleep(wait)
     return await asyncio.to_thread(pipeline.decide, heard)
 
 

@@ -34,8 +34,6 @@ class HeardFacts:
     trigger: TriggerFacts
     start: datetime
     end: datetime
-    stopped: float
-    """``time.monotonic()`` at ``audio-stop``."""
     utterance_id: str | None = None
     """The id the utterance's opening was registered under: its turn is decided under it."""
     device_id: str | None = None

@@ -248,7 +248,8 @@ def test_peers_are_captures_within_the_window_in_report_order_and_expire(store: 
         b"\x02" * 10,
         -20.0,
     )
-    store.mark_answered(device_id="tv-room", utterance_id="u1")
+    with store.turn(user_id="u-tv", session_id=None, now=NOW) as tx:
+        tx.mark_answered(device_id="tv-room", utterance_id="u1")
     (answered,) = store.peers(around=NOW, seconds=0.1, exclude_device="kitchen")
     assert answered.answered
     # A capture noted 20 s later sweeps out everything noted more than keep_seconds before.

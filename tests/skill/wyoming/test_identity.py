@@ -107,7 +107,7 @@ class Clock:
 
 def _facts() -> HeardFacts:
     at = datetime(2026, 11, 30, tzinfo=UTC)
-    return HeardFacts(TriggerFacts(Trigger.WAKE_WORD, True, "detection"), at, at, stopped=1.0)
+    return HeardFacts(TriggerFacts(Trigger.WAKE_WORD, True, "detection"), at, at)
 
 
 def test_recall_joins_a_transcript_to_its_turn_once_and_only_in_time() -> None:
